@@ -1,0 +1,87 @@
+//! Errors of the image crate, each classified where it is defined.
+
+use std::io;
+
+use berth_api::{Classify, ErrorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// An image that the user named does not exist.
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+    /// A reference string that does not parse.
+    #[error("invalid reference format: {0}")]
+    InvalidReference(String),
+    /// A digest string that does not parse.
+    #[error("invalid digest {0:?}: expected sha256:<64 hex digits>")]
+    InvalidDigest(String),
+    /// An ID prefix that matches more than one image.
+    #[error("ambiguous image ID prefix {prefix:?}: it matches {count} images")]
+    AmbiguousPrefix { prefix: String, count: usize },
+    /// Input (tar stream, archive, compression) that is malformed or
+    /// hostile. Reading errors of the *input* land here, never in `Io`.
+    #[error("{0}")]
+    InvalidArchive(String),
+    /// An image configuration or manifest that is malformed.
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// A `changes` instruction (import) or other user parameter that is wrong.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// The operation conflicts with the current state (image in use, …).
+    #[error("{0}")]
+    Conflict(String),
+    /// A layer the store was asked for does not exist.
+    #[error("layer does not exist: {0}")]
+    LayerNotFound(String),
+    /// A storage driver cannot be used on this host.
+    #[error("storage driver {driver} is not supported: {reason}")]
+    DriverUnsupported { driver: String, reason: String },
+    /// Data on disk that is damaged (an internal inconsistency).
+    #[error("store is damaged: {0}")]
+    Corrupt(String),
+    /// Failure of the host (disk, mounts, …) while doing `context`.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+impl ImageError {
+    /// An I/O error of the host, with what was being done.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        ImageError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl Classify for ImageError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ImageError::NoSuchImage(_) => ErrorKind::NotFound,
+            ImageError::InvalidReference(_) => ErrorKind::InvalidParameter,
+            ImageError::InvalidDigest(_) => ErrorKind::InvalidParameter,
+            ImageError::AmbiguousPrefix { .. } => ErrorKind::InvalidParameter,
+            ImageError::InvalidArchive(_) => ErrorKind::InvalidParameter,
+            ImageError::InvalidConfig(_) => ErrorKind::InvalidParameter,
+            ImageError::InvalidParameter(_) => ErrorKind::InvalidParameter,
+            ImageError::Conflict(_) => ErrorKind::Conflict,
+            ImageError::LayerNotFound(_) => ErrorKind::NotFound,
+            ImageError::DriverUnsupported { .. } => ErrorKind::System,
+            ImageError::Corrupt(_) => ErrorKind::System,
+            ImageError::Io { .. } => ErrorKind::System,
+        }
+    }
+}
+
+impl From<ImageError> for berth_api::Error {
+    fn from(err: ImageError) -> Self {
+        berth_api::Error::from_classified(err)
+    }
+}

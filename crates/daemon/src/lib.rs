@@ -1,1 +1,102 @@
-//! Placeholder.
+//! The daemon's services: the state behind every API area, each service in
+//! its own module, wired together by [`Daemon`].
+
+pub mod blocking;
+pub mod config;
+pub mod events;
+pub mod glob;
+pub mod host;
+pub mod images;
+pub mod runtimes;
+pub mod startup;
+pub mod system;
+pub mod timestamp;
+
+use std::sync::Arc;
+
+use berth_api::Error;
+use berth_api::types::system::{SystemDf, SystemInfo, SystemVersion};
+use berth_api::version::ApiVersion;
+use berth_server::backend::{Backend, EventQuery, EventStream, SystemBackend};
+
+pub use config::DaemonConfig;
+use events::EventService;
+use images::ImageService;
+use images::backend::ImageApi;
+use system::SystemService;
+
+/// Every service of a running daemon.
+pub struct Daemon {
+    pub events: Arc<EventService>,
+    pub images: Arc<ImageService>,
+    pub system: Arc<SystemService>,
+    image_api: ImageApi,
+    system_api: SystemApi,
+}
+
+impl Daemon {
+    /// Opens every store under the data root and builds the services.
+    pub fn start(config: DaemonConfig) -> Result<Arc<Daemon>, Error> {
+        let parts = startup::open(config)?;
+        let image_api = ImageApi(parts.images.clone());
+        let system_api = SystemApi(parts.system.clone());
+        Ok(Arc::new(Daemon {
+            events: parts.events,
+            images: parts.images,
+            system: parts.system,
+            image_api,
+            system_api,
+        }))
+    }
+
+    /// Clean shutdown: ends event streams and unmounts layers.
+    pub async fn shutdown(&self) {
+        self.events.close();
+        let layers = self.images.layers().clone();
+        let _ = blocking::run(move || {
+            if let Err(e) = layers.driver().cleanup() {
+                tracing::warn!(error = %e, "unmounting layers failed");
+            }
+            Ok(())
+        })
+        .await;
+    }
+}
+
+/// The system service as the server's `SystemBackend`.
+#[derive(Clone)]
+pub struct SystemApi(pub Arc<SystemService>);
+
+impl SystemBackend for SystemApi {
+    async fn version(&self) -> Result<SystemVersion, Error> {
+        Ok(self.0.version())
+    }
+
+    async fn info(&self) -> Result<SystemInfo, Error> {
+        let svc = self.0.clone();
+        blocking::run(move || Ok(svc.info())).await
+    }
+
+    async fn df(&self, version: ApiVersion) -> Result<SystemDf, Error> {
+        let svc = self.0.clone();
+        blocking::run(move || svc.df(version)).await
+    }
+
+    async fn events(&self, query: EventQuery) -> Result<EventStream, Error> {
+        query.filters.validate(events::EVENT_FILTERS)?;
+        Ok(self.0.events.subscribe(query))
+    }
+}
+
+impl Backend for Daemon {
+    type System = SystemApi;
+    type Images = ImageApi;
+
+    fn system(&self) -> &SystemApi {
+        &self.system_api
+    }
+
+    fn images(&self) -> &ImageApi {
+        &self.image_api
+    }
+}

@@ -9,12 +9,14 @@ pub enum ImageError {
     /// An image that the user named does not exist.
     #[error("No such image: {0}")]
     NoSuchImage(String),
-    /// A reference string that does not parse.
-    #[error("invalid reference format: {0}")]
+    /// A reference string that does not parse; the message is Docker's
+    /// (`invalid reference format`, `invalid reference format: repository
+    /// name (library/Busybox) must be lowercase`, …).
+    #[error("{0}")]
     InvalidReference(String),
-    /// A digest string that does not parse.
-    #[error("invalid digest {0:?}: expected sha256:<64 hex digits>")]
-    InvalidDigest(String),
+    /// An error of the layer store.
+    #[error(transparent)]
+    Layer(#[from] berth_layer::LayerError),
     /// An ID prefix that matches more than one image.
     #[error("ambiguous image ID prefix {prefix:?}: it matches {count} images")]
     AmbiguousPrefix { prefix: String, count: usize },
@@ -31,12 +33,6 @@ pub enum ImageError {
     /// The operation conflicts with the current state (image in use, …).
     #[error("{0}")]
     Conflict(String),
-    /// A layer the store was asked for does not exist.
-    #[error("layer does not exist: {0}")]
-    LayerNotFound(String),
-    /// A storage driver cannot be used on this host.
-    #[error("storage driver {driver} is not supported: {reason}")]
-    DriverUnsupported { driver: String, reason: String },
     /// Data on disk that is damaged (an internal inconsistency).
     #[error("store is damaged: {0}")]
     Corrupt(String),
@@ -66,14 +62,12 @@ impl Classify for ImageError {
         match self {
             ImageError::NoSuchImage(_) => ErrorKind::NotFound,
             ImageError::InvalidReference(_) => ErrorKind::InvalidParameter,
-            ImageError::InvalidDigest(_) => ErrorKind::InvalidParameter,
+            ImageError::Layer(e) => e.kind(),
             ImageError::AmbiguousPrefix { .. } => ErrorKind::InvalidParameter,
             ImageError::InvalidArchive(_) => ErrorKind::InvalidParameter,
             ImageError::InvalidConfig(_) => ErrorKind::InvalidParameter,
             ImageError::InvalidParameter(_) => ErrorKind::InvalidParameter,
             ImageError::Conflict(_) => ErrorKind::Conflict,
-            ImageError::LayerNotFound(_) => ErrorKind::NotFound,
-            ImageError::DriverUnsupported { .. } => ErrorKind::System,
             ImageError::Corrupt(_) => ErrorKind::System,
             ImageError::Io { .. } => ErrorKind::System,
         }

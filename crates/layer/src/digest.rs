@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::ImageError;
+use crate::LayerError;
 
 /// A validated `sha256:<64 lowercase hex>` digest.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,13 +23,13 @@ impl Digest {
     }
 
     /// From 64 lowercase hex digits (no algorithm prefix).
-    pub fn from_hex(hex_digits: &str) -> Result<Self, ImageError> {
+    pub fn from_hex(hex_digits: &str) -> Result<Self, LayerError> {
         if is_sha256_hex(hex_digits) {
             Ok(Self {
                 hex: hex_digits.to_string(),
             })
         } else {
-            Err(ImageError::InvalidDigest(hex_digits.to_string()))
+            Err(LayerError::InvalidDigest(hex_digits.to_string()))
         }
     }
 
@@ -54,14 +54,14 @@ pub fn is_sha256_hex(s: &str) -> bool {
 }
 
 impl FromStr for Digest {
-    type Err = ImageError;
+    type Err = LayerError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once(':') {
             Some(("sha256", hex_digits)) if is_sha256_hex(hex_digits) => Ok(Self {
                 hex: hex_digits.to_string(),
             }),
-            _ => Err(ImageError::InvalidDigest(s.to_string())),
+            _ => Err(LayerError::InvalidDigest(s.to_string())),
         }
     }
 }

@@ -1,0 +1,128 @@
+//! Opening the daemon's state at start-up: directories, engine ID, the
+//! storage driver (asked for, or the first of overlay2 → vfs that works),
+//! the layer, image and reference stores, and the services on top.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use berth_api::Error;
+use berth_image::image_store::ImageStore;
+use berth_image::reference_store::ReferenceStore;
+use berth_layer::driver::{self, StorageDriver};
+use berth_layer::store::LayerStore;
+
+use crate::config::DaemonConfig;
+use crate::events::EventService;
+use crate::host::HostFacts;
+use crate::images::ImageService;
+use crate::system::SystemService;
+use crate::runtimes;
+
+pub struct Parts {
+    pub events: Arc<EventService>,
+    pub images: Arc<ImageService>,
+    pub system: Arc<SystemService>,
+}
+
+fn sys(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::system(format!("{what}: {e}"))
+}
+
+pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
+    berth_fsutil::create_dir_all_mode(&config.data_root, 0o711)
+        .map_err(sys(format!("cannot create data root {}", config.data_root.display())))?;
+    berth_fsutil::create_dir_all_mode(&config.exec_root, 0o700)
+        .map_err(sys(format!("cannot create exec root {}", config.exec_root.display())))?;
+    let tmp = config.data_root.join("tmp");
+    // Scratch space of operations cut short by a crash.
+    berth_fsutil::remove_dir_all_if_exists(&tmp).map_err(sys(format!("cannot clean {}", tmp.display())))?;
+    berth_fsutil::create_dir_all_mode(&tmp, 0o700).map_err(sys(format!("cannot create {}", tmp.display())))?;
+    let engine_id = engine_id(&config.data_root)?;
+
+    let driver = choose_driver(&config)?;
+    let image_root = config.data_root.join("image").join(driver.name());
+    let layers = Arc::new(LayerStore::open(&image_root, driver.clone())?);
+    let images = Arc::new(ImageStore::open(&image_root)?);
+    let refs = Arc::new(ReferenceStore::open(&image_root.join("repositories.json"))?);
+    let events = Arc::new(EventService::new());
+    let image_service = Arc::new(ImageService::new(
+        layers.clone(),
+        images.clone(),
+        refs,
+        events.clone(),
+        tmp,
+    ));
+    // Layers left behind by an interrupted deletion or load.
+    // (The layer store keeps the parents of container layers itself.)
+    match layers.gc(&images.live_chain_ids()) {
+        Ok(removed) if !removed.is_empty() => {
+            tracing::info!(count = removed.len(), "removed layers no image uses");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "layer clean-up at start-up failed"),
+    }
+
+    let facts = HostFacts::read();
+    let (runtimes, default_runtime) = runtimes::detect(&config);
+    let system = Arc::new(SystemService {
+        facts,
+        engine_id,
+        events: events.clone(),
+        images: image_service.clone(),
+        containers: std::sync::RwLock::new(None),
+        runtimes,
+        default_runtime,
+        warnings: Vec::new(),
+        debug: std::sync::atomic::AtomicBool::new(config.debug),
+        config,
+    });
+    tracing::info!(driver = driver.name(), images = image_service.count(), "stores opened");
+    Ok(Parts {
+        events,
+        images: image_service,
+        system,
+    })
+}
+
+/// The storage driver: the one asked for, else the first that works.
+fn choose_driver(config: &DaemonConfig) -> Result<Arc<dyn StorageDriver>, Error> {
+    let home = &config.data_root;
+    if let Some(name) = &config.storage_driver {
+        return driver::probe(name, home).map_err(|e| {
+            Error::system(format!("error initializing storage driver {name}: {e}"))
+        });
+    }
+    let mut reasons = Vec::new();
+    for name in ["overlay2", "vfs"] {
+        match driver::probe(name, home) {
+            Ok(d) => {
+                tracing::info!(driver = name, "storage driver chosen");
+                return Ok(d);
+            }
+            Err(e) => {
+                tracing::warn!(driver = name, reason = %e, "storage driver skipped");
+                reasons.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    Err(Error::system(format!(
+        "no storage driver works on this host ({})",
+        reasons.join("; ")
+    )))
+}
+
+/// A stable identifier of this engine, created on first start.
+fn engine_id(root: &Path) -> Result<String, Error> {
+    let path = root.join("engine-id");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let id = text.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let bytes: [u8; 16] = rand::random();
+    let h = hex::encode(bytes);
+    let id = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+    berth_fsutil::atomic_write(&path, id.as_bytes()).map_err(sys(format!("cannot write {}", path.display())))?;
+    Ok(id)
+}

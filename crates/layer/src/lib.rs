@@ -1,0 +1,17 @@
+//! Layers: decompression and safe application of layer tar streams,
+//! tar-split records that reproduce a layer's exact tar, the storage drivers
+//! (overlay2, vfs) and the layer store. All operations are blocking.
+
+pub mod apply;
+pub mod decompress;
+pub mod digest;
+pub mod driver;
+pub mod error;
+pub mod store;
+mod sys;
+pub mod tar;
+
+pub use digest::Digest;
+pub use driver::{ApplyOutcome, StorageDriver, probe};
+pub use error::{LayerError, Result};
+pub use store::{LayerInfo, LayerRef, LayerStore, chain_id};

@@ -1,0 +1,35 @@
+//! The router: every API area's routes, the version middleware and the
+//! fallback for unknown paths.
+
+mod body;
+mod images;
+mod system;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use berth_api::ErrorResponse;
+
+use crate::backend::Backend;
+
+/// The whole Engine API for one backend.
+pub fn app<B: Backend>(backend: Arc<B>) -> Router {
+    Router::new()
+        .merge(system::routes::<B>())
+        .merge(images::routes::<B>())
+        .fallback(not_found)
+        .with_state(backend)
+        .layer(axum::middleware::from_fn(crate::version::middleware))
+}
+
+async fn not_found(uri: Uri) -> impl IntoResponse {
+    tracing::debug!(path = %uri.path(), "no route");
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(ErrorResponse {
+            message: "page not found".to_string(),
+        }),
+    )
+}

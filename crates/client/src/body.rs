@@ -153,10 +153,10 @@ impl ResponseBody {
                     return Poll::Ready(Some(Err(io::Error::other(e))));
                 }
                 Poll::Ready(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            return Poll::Ready(Some(Ok(data)));
-                        }
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        return Poll::Ready(Some(Ok(data)));
                     }
                     if self.body.is_end_stream() {
                         self.finished();

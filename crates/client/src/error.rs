@@ -177,10 +177,7 @@ mod tests {
         assert_eq!(err.kind(), Some(ErrorKind::Conflict));
         assert_eq!(err.message(), "conflict: unable to delete");
         assert!(err.is_daemon_error());
-        assert_eq!(
-            kind_of_status(StatusCode::NOT_FOUND),
-            ErrorKind::NotFound
-        );
+        assert_eq!(kind_of_status(StatusCode::NOT_FOUND), ErrorKind::NotFound);
         assert_eq!(
             kind_of_status(StatusCode::BAD_REQUEST),
             ErrorKind::InvalidParameter

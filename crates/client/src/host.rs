@@ -176,7 +176,10 @@ mod tests {
             Host::parse("tcp://example.com", true).unwrap(),
             tcp("example.com", 2376)
         );
-        assert_eq!(Host::parse("127.0.0.1:99", false).unwrap(), tcp("127.0.0.1", 99));
+        assert_eq!(
+            Host::parse("127.0.0.1:99", false).unwrap(),
+            tcp("127.0.0.1", 99)
+        );
         assert_eq!(Host::parse(":99", false).unwrap(), tcp("localhost", 99));
         assert_eq!(Host::parse("tcp://[::1]:5", false).unwrap(), tcp("::1", 5));
         assert_eq!(

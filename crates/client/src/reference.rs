@@ -109,7 +109,10 @@ fn parse(s: &str) -> Result<Reference, String> {
         return Err(INVALID.to_string());
     };
     if !is_domain(domain) || !path.split('/').all(is_path_component) {
-        if path.split('/').all(|c| is_path_component(&c.to_lowercase())) {
+        if path
+            .split('/')
+            .all(|c| is_path_component(&c.to_lowercase()))
+        {
             return Err(format!("{INVALID}: repository name must be lowercase"));
         }
         return Err(INVALID.to_string());
@@ -119,10 +122,8 @@ fn parse(s: &str) -> Result<Reference, String> {
             "{INVALID}: repository name must not be more than {NAME_MAX} characters"
         ));
     }
-    if let Some(tag) = tag {
-        if !is_tag(tag) {
-            return Err(INVALID.to_string());
-        }
+    if tag.is_some_and(|t| !is_tag(t)) {
+        return Err(INVALID.to_string());
     }
     if let Some(digest) = digest {
         check_digest(digest)?;
@@ -268,7 +269,17 @@ mod tests {
             err,
             "invalid reference format: repository name (library/Busybox) must be lowercase"
         );
-        for bad in ["", "a:", "a::b", "-a", "a/", "a//b", "a:b c", "a@sha256:xyz", "a..b"] {
+        for bad in [
+            "",
+            "a:",
+            "a::b",
+            "-a",
+            "a/",
+            "a//b",
+            "a:b c",
+            "a@sha256:xyz",
+            "a..b",
+        ] {
             assert!(Reference::parse_normalized(bad).is_err(), "{bad:?}");
         }
         let hex = "a".repeat(64);

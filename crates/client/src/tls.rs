@@ -58,9 +58,9 @@ impl TlsOptions {
                         key.display()
                     ))
                 })?;
-                builder.with_client_auth_cert(certs, key).map_err(|e| {
-                    Error::Tls(format!("could not load X509 key pair: {e}"))
-                })?
+                builder
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|e| Error::Tls(format!("could not load X509 key pair: {e}")))?
             }
             (None, None) => builder.with_no_client_auth(),
             _ => {

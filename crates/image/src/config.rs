@@ -236,18 +236,10 @@ impl ImageConfig {
 pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
     for d in diff_ids {
-        let next = chain_id(out.last(), d);
+        let next = berth_layer::store::chain_id(out.last(), d);
         out.push(next);
     }
     out
-}
-
-// Until `berth_layer::store::chain_id` lands: the same OCI rule.
-fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
-    match parent {
-        None => diff_id.clone(),
-        Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
-    }
 }
 
 /// A platform as Docker names it (`linux/amd64`, `linux/arm64/v8`).

@@ -13,6 +13,9 @@ pub enum LayerError {
     /// Errors while *reading the input* land here, never in `Io`.
     #[error("{0}")]
     InvalidArchive(String),
+    /// A parameter given by the caller is malformed (an ID, a name).
+    #[error("{0}")]
+    InvalidParameter(String),
     /// A layer the store was asked for does not exist.
     #[error("layer does not exist: {0}")]
     NotFound(String),
@@ -51,6 +54,7 @@ impl Classify for LayerError {
         match self {
             LayerError::InvalidDigest(_) => ErrorKind::InvalidParameter,
             LayerError::InvalidArchive(_) => ErrorKind::InvalidParameter,
+            LayerError::InvalidParameter(_) => ErrorKind::InvalidParameter,
             LayerError::NotFound(_) => ErrorKind::NotFound,
             LayerError::Conflict(_) => ErrorKind::Conflict,
             LayerError::DriverUnsupported { .. } => ErrorKind::System,

@@ -10,6 +10,8 @@ pub mod error;
 pub mod store;
 mod sys;
 pub mod tar;
+#[cfg(test)]
+mod testutil;
 
 pub use digest::Digest;
 pub use driver::{ApplyOutcome, StorageDriver, probe};

@@ -36,6 +36,14 @@ impl Spec {
 }
 
 fn octal(field: &mut [u8], value: u64) {
+    if value >= 1 << (3 * (field.len() - 1)) {
+        // GNU base-256.
+        field.fill(0);
+        let n = field.len();
+        field[n - 8..].copy_from_slice(&value.to_be_bytes());
+        field[0] |= 0x80;
+        return;
+    }
     let s = format!("{:0width$o}\0", value, width = field.len() - 1);
     field.copy_from_slice(s.as_bytes());
 }

@@ -6,6 +6,7 @@
 pub mod busybox;
 pub mod daemon;
 pub mod http;
+pub mod tarbuild;
 
 pub use daemon::TestDaemon;
 pub use http::Response;

@@ -211,7 +211,11 @@ mod tests {
         b[0] = b'j';
         let err = parse(&b).unwrap_err().to_string();
         assert!(err.contains("checksum"), "{err}");
-        let b = block_with(|b| b[124..136].copy_from_slice(b"77777777777\0"));
+        let b = block_with(|b| {
+            b[124..136].fill(0);
+            b[124] = 0x80;
+            b[128] = 1;
+        });
         assert!(parse(&b).unwrap_err().to_string().contains("too large"));
     }
 }

@@ -153,10 +153,9 @@ impl ResponseBody {
                     return Poll::Ready(Some(Err(io::Error::other(e))));
                 }
                 Poll::Ready(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data()
-                        && !data.is_empty()
-                    {
-                        return Poll::Ready(Some(Ok(data)));
+                    match frame.into_data() {
+                        Ok(data) if !data.is_empty() => return Poll::Ready(Some(Ok(data))),
+                        _ => {}
                     }
                     if self.body.is_end_stream() {
                         self.finished();

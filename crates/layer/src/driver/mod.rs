@@ -1,12 +1,21 @@
 //! Storage drivers: where layer contents live on disk and how a stack of
 //! layers becomes one root filesystem.
 
+mod fsmagic;
+mod mountinfo;
+pub mod overlay;
+pub mod vfs;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::error::{LayerError, Result};
+use crate::tar::SplitSink;
+
+pub use overlay::OverlayDriver;
+pub use vfs::VfsDriver;
 
 /// What applying one layer tar stream produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +36,17 @@ pub trait StorageDriver: Send + Sync {
     fn status(&self) -> Vec<(String, String)>;
     /// Creates an empty layer `id` on top of `parent`.
     fn create(&self, id: &str, parent: Option<&str>) -> Result<()>;
-    /// Applies an uncompressed tar stream into the created layer `id`.
+    /// Applies an uncompressed tar stream into the created layer `id`, and
+    /// syncs it to disk. `split` receives the stream's tar-split records.
     fn apply_diff(
         &self,
         id: &str,
         parent: Option<&str>,
         tar: &mut dyn Read,
-        split: Option<&mut dyn crate::tar::SplitSink>,
+        split: Option<&mut dyn SplitSink>,
     ) -> Result<ApplyOutcome>;
     /// Removes layer `id` and its data (unmounting it first if needed).
+    /// Removing a layer that does not exist is not an error.
     fn remove(&self, id: &str) -> Result<()>;
     /// The root filesystem of layer `id` (mounted if needed); counted.
     fn get(&self, id: &str) -> Result<PathBuf>;
@@ -46,17 +57,49 @@ pub trait StorageDriver: Send + Sync {
     fn diff_dir(&self, id: &str) -> PathBuf;
     /// Bytes of the files layer `id` changed relative to `parent`.
     fn diff_size(&self, id: &str, parent: Option<&str>) -> Result<u64>;
+    /// Flushes layer `id`'s data to disk.
+    fn sync(&self, id: &str) -> Result<()>;
     /// Every layer id present on disk.
     fn list(&self) -> Result<Vec<String>>;
     /// Unmounts everything (daemon shutdown).
     fn cleanup(&self) -> Result<()>;
 }
 
-/// Opens driver `name` with its data under `home`, checking prerequisites.
+/// Opens driver `name` with its data under `home` (the daemon's data root:
+/// overlay2 keeps `<home>/overlay2`, vfs `<home>/vfs/dir`), checking its
+/// prerequisites; `DriverUnsupported` says which one failed.
 pub fn probe(name: &str, home: &Path) -> Result<Arc<dyn StorageDriver>> {
-    let _ = home;
-    Err(LayerError::DriverUnsupported {
-        driver: name.to_string(),
-        reason: "not implemented yet".to_string(),
-    })
+    match name {
+        "overlay2" => Ok(Arc::new(OverlayDriver::new(&home.join("overlay2"))?)),
+        "vfs" => Ok(Arc::new(VfsDriver::new(&home.join("vfs").join("dir"))?)),
+        other => Err(LayerError::DriverUnsupported {
+            driver: other.to_string(),
+            reason: "unknown storage driver (known: overlay2, vfs)".to_string(),
+        }),
+    }
+}
+
+/// Driver ids name directories: keep them to safe, simple names.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id != "l"
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(LayerError::InvalidParameter(format!("invalid layer id {id:?}")))
+    }
+}
+
+/// A random 64-hex id for a driver directory (never derived from content).
+pub fn random_id() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> LayerError {
+    let context = context.into();
+    move |e| LayerError::io(context, e)
 }

@@ -1,0 +1,1 @@
+//! OCI runtime support: spec generation, users, cgroups, runtime selection.

@@ -1,0 +1,1 @@
+//! The shim: protocol, client, log format.

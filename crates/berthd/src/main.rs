@@ -138,15 +138,15 @@ fn reload(settings: &Settings, logging: &Logging, daemon: &Daemon) {
             return;
         }
     };
-    let debug = file.debug.unwrap_or(settings.daemon.debug);
+    let debug_on = file.debug.unwrap_or(settings.daemon.debug);
     let level = file.log_level.unwrap_or_else(|| settings.daemon.log_level.clone());
     if !config::LOG_LEVELS.contains(&level.as_str()) {
         tracing::error!(level, "reload refused: invalid log level");
         return;
     }
-    logging.set(&level, debug);
-    daemon.system.set_debug(debug);
-    tracing::info!(debug, level, "configuration reloaded");
+    logging.set(&level, debug_on);
+    daemon.system.set_debug(debug_on);
+    tracing::info!(debug = debug_on, level = %level, "configuration reloaded");
 }
 
 /// Tells systemd about our state when started with `Type=notify`.

@@ -22,3 +22,5 @@ pub use host::Host;
 pub use query::Query;
 pub use tls::TlsOptions;
 pub use upgrade::Upgraded;
+
+pub use http::{HeaderMap, HeaderValue, Method, StatusCode, header};

@@ -16,7 +16,18 @@ use crate::{ImageError, Result};
 
 /// Instructions a change may use.
 pub const CHANGE_COMMANDS: &[&str] = &[
-    "cmd", "entrypoint", "env", "expose", "healthcheck", "label", "onbuild", "shell", "stopsignal", "user", "volume", "workdir",
+    "cmd",
+    "entrypoint",
+    "env",
+    "expose",
+    "healthcheck",
+    "label",
+    "onbuild",
+    "shell",
+    "stopsignal",
+    "user",
+    "volume",
+    "workdir",
 ];
 
 /// The shell of shell-form commands when the configuration sets none.
@@ -156,7 +167,10 @@ impl Dispatch<'_> {
             Instruction::Workdir(p) => c.working_dir = normalize_workdir(&c.working_dir, &p)?,
             Instruction::Shell(s) => c.shell = Some(s),
             other => {
-                return Err(format!("{} cannot be applied to a configuration", other.name()));
+                return Err(format!(
+                    "{} cannot be applied to a configuration",
+                    other.name()
+                ));
             }
         }
         Ok(())
@@ -206,13 +220,19 @@ pub fn parse_port_spec(raw: &str) -> Result<Vec<String>, String> {
     if port.is_empty() {
         return Err(format!("no port specified: {raw}<empty>"));
     }
-    let proto = if proto.is_empty() { "tcp".to_string() } else { proto.to_ascii_lowercase() };
+    let proto = if proto.is_empty() {
+        "tcp".to_string()
+    } else {
+        proto.to_ascii_lowercase()
+    };
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
         return Err(format!("invalid proto: {proto}"));
     }
-    let (start, end) = parse_port_range(port).ok_or_else(|| format!("invalid containerPort: {port}"))?;
+    let (start, end) =
+        parse_port_range(port).ok_or_else(|| format!("invalid containerPort: {port}"))?;
     if !host_port.is_empty() {
-        let (hs, he) = parse_port_range(host_port).ok_or_else(|| format!("invalid hostPort: {host_port}"))?;
+        let (hs, he) =
+            parse_port_range(host_port).ok_or_else(|| format!("invalid hostPort: {host_port}"))?;
         if end - start != he - hs && end != start {
             return Err(format!(
                 "invalid ranges specified for container and host Ports: {port} and {host_port}"
@@ -281,7 +301,11 @@ const SIGNALS: &[(&str, i32)] = &[
 pub fn parse_signal(raw: &str) -> Result<i32, String> {
     let invalid = || format!("Invalid signal: {raw}");
     if let Ok(n) = raw.parse::<i64>() {
-        return if (1..=64).contains(&n) { Ok(n as i32) } else { Err(invalid()) };
+        return if (1..=64).contains(&n) {
+            Ok(n as i32)
+        } else {
+            Err(invalid())
+        };
     }
     let upper = raw.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -298,11 +322,15 @@ pub fn parse_signal(raw: &str) -> Result<i32, String> {
         (1..=15).contains(&n).then_some(base + sign * n)
     };
     if let Some(rest) = name.strip_prefix("RTMIN") {
-        let rest = rest.strip_prefix('+').unwrap_or(if rest.is_empty() { "" } else { "x" });
+        let rest = rest
+            .strip_prefix('+')
+            .unwrap_or(if rest.is_empty() { "" } else { "x" });
         return rt(rest, RTMIN, 1).ok_or_else(invalid);
     }
     if let Some(rest) = name.strip_prefix("RTMAX") {
-        let rest = rest.strip_prefix('-').unwrap_or(if rest.is_empty() { "" } else { "x" });
+        let rest = rest
+            .strip_prefix('-')
+            .unwrap_or(if rest.is_empty() { "" } else { "x" });
         return rt(rest, RTMAX, -1).ok_or_else(invalid);
     }
     Err(invalid())
@@ -331,7 +359,12 @@ mod tests {
         assert_eq!(c.entrypoint, strs(&["/init"]));
         assert_eq!(c.cmd, strs(&["/bin/sh", "-c", "-h"]));
         // As in Docker, a leading `--word` is a flag.
-        assert!(apply(&["CMD --help"]).unwrap_err().to_string().contains("unknown flag: --help"));
+        assert!(
+            apply(&["CMD --help"])
+                .unwrap_err()
+                .to_string()
+                .contains("unknown flag: --help")
+        );
         // ENTRYPOINT after CMD keeps it; ENTRYPOINT alone clears the base's.
         let c = apply(&[r#"CMD ["a"]"#, "ENTRYPOINT run me"]).unwrap();
         assert_eq!(c.cmd, strs(&["a"]));
@@ -358,7 +391,14 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.env,
-            strs(&["A=3", "B=two words", "C=x y", "D=$A", "PATH=/usr/local/bin:/usr/bin", "E=1-two words"])
+            strs(&[
+                "A=3",
+                "B=two words",
+                "C=x y",
+                "D=$A",
+                "PATH=/usr/local/bin:/usr/bin",
+                "E=1-two words"
+            ])
         );
         let labels = c.labels.unwrap();
         assert_eq!(labels["com.example.vendor"], "ACME");
@@ -382,7 +422,12 @@ mod tests {
         ])
         .unwrap();
         let ports: Vec<&String> = c.exposed_ports.as_ref().unwrap().keys().collect();
-        assert_eq!(ports, ["443/udp", "80/tcp", "8000/tcp", "8001/tcp", "8002/tcp", "9000/tcp"]);
+        assert_eq!(
+            ports,
+            [
+                "443/udp", "80/tcp", "8000/tcp", "8001/tcp", "8002/tcp", "9000/tcp"
+            ]
+        );
         let vols: Vec<&String> = c.volumes.as_ref().unwrap().keys().collect();
         assert_eq!(vols, ["/cache", "/data", "/var/log"]);
         assert_eq!(c.user, "nobody:nogroup");
@@ -404,7 +449,10 @@ mod tests {
     #[test]
     fn errors_name_the_instruction() {
         let cases = [
-            ("FOO bar", "dockerfile parse error on line 1: unknown instruction: FOO"),
+            (
+                "FOO bar",
+                "dockerfile parse error on line 1: unknown instruction: FOO",
+            ),
             ("RUN echo", "RUN is not a valid change command"),
             ("from busybox", "from is not a valid change command"),
             ("ENV", "ENV requires at least one argument"),
@@ -417,7 +465,10 @@ mod tests {
         ];
         for (change, want) in cases {
             let e = apply(&[change]).unwrap_err();
-            assert!(matches!(e, ImageError::InvalidParameter(_)), "{change}: {e:?}");
+            assert!(
+                matches!(e, ImageError::InvalidParameter(_)),
+                "{change}: {e:?}"
+            );
             assert!(e.to_string().contains(want), "{change}: {e}");
         }
         let e = apply(&["USER a", "BOGUS"]).unwrap_err();

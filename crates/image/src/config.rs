@@ -19,9 +19,17 @@ pub const ROOTFS_TYPE_LAYERS: &str = "layers";
 /// An image configuration. Unknown top-level fields are kept in `extra`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageConfig {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub architecture: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os: String,
     #[serde(
         rename = "os.version",
@@ -37,21 +45,37 @@ pub struct ImageConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub os_features: Vec<String>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
-    pub variant: String,
     #[serde(
         default,
-        with = "rfc3339_opt",
-        skip_serializing_if = "Option::is_none"
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
     )]
+    pub variant: String,
+    #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     pub created: Option<DateTime<FixedOffset>>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub author: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub docker_version: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub comment: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub container: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_config: Option<ContainerConfig>,
@@ -59,10 +83,18 @@ pub struct ImageConfig {
     pub config: Option<ContainerConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<RootFs>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub history: Vec<History>,
     /// The legacy parent image ID (`sha256:…`), set by old builders only.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub parent: String,
     /// Fields this type does not know, kept as they were.
     #[serde(flatten)]
@@ -74,26 +106,42 @@ pub struct ImageConfig {
 pub struct RootFs {
     #[serde(rename = "type", default, deserialize_with = "null_default")]
     pub kind: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub diff_ids: Vec<Digest>,
 }
 
 /// One entry of `history`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
+    #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<FixedOffset>>,
     #[serde(
         default,
-        with = "rfc3339_opt",
-        skip_serializing_if = "Option::is_none"
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
     )]
-    pub created: Option<DateTime<FixedOffset>>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub created_by: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub author: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub comment: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_false"
+    )]
     pub empty_layer: bool,
 }
 
@@ -201,7 +249,10 @@ impl ImageConfig {
 
     /// The diff IDs of the layers, bottom first.
     pub fn diff_ids(&self) -> &[Digest] {
-        self.rootfs.as_ref().map(|r| r.diff_ids.as_slice()).unwrap_or(&[])
+        self.rootfs
+            .as_ref()
+            .map(|r| r.diff_ids.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The chain ID of each layer, bottom first.
@@ -216,18 +267,74 @@ impl ImageConfig {
 
     /// The operating system, `linux` when unset (as Docker defaults it).
     pub fn os_or_default(&self) -> &str {
-        if self.os.is_empty() { "linux" } else { &self.os }
+        if self.os.is_empty() {
+            "linux"
+        } else {
+            &self.os
+        }
     }
 
-    /// Serialises a configuration Berth built, keys sorted like Docker's
-    /// `Image.MarshalJSON`. Never use it on a stored image: its ID is the
-    /// digest of its original bytes.
+    /// Serialises a configuration Berth built as Docker's
+    /// `Image.MarshalJSON` does: top-level keys sorted, nested objects in
+    /// field order. Never use it on a stored image: its ID is the digest of
+    /// its original bytes.
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        // serde_json's map is a BTreeMap: keys come out sorted.
-        let value = serde_json::to_value(self)
-            .map_err(|e| ImageError::InvalidConfig(format!("cannot encode image config: {e}")))?;
-        serde_json::to_vec(&value)
-            .map_err(|e| ImageError::InvalidConfig(format!("cannot encode image config: {e}")))
+        fn put<T: Serialize>(m: &mut BTreeMap<String, String>, key: &str, v: &T) -> Result<()> {
+            let text = serde_json::to_string(v).map_err(|e| {
+                ImageError::InvalidConfig(format!("cannot encode image config: {e}"))
+            })?;
+            m.insert(key.to_string(), text);
+            Ok(())
+        }
+        let mut m = BTreeMap::new();
+        for (k, v) in &self.extra {
+            put(&mut m, k, v)?;
+        }
+        let strings = [
+            ("architecture", &self.architecture),
+            ("os", &self.os),
+            ("os.version", &self.os_version),
+            ("variant", &self.variant),
+            ("author", &self.author),
+            ("docker_version", &self.docker_version),
+            ("comment", &self.comment),
+            ("container", &self.container),
+            ("parent", &self.parent),
+        ];
+        for (k, v) in strings {
+            if !v.is_empty() {
+                put(&mut m, k, v)?;
+            }
+        }
+        if !self.os_features.is_empty() {
+            put(&mut m, "os.features", &self.os_features)?;
+        }
+        if let Some(t) = &self.created {
+            put(&mut m, "created", &format_rfc3339_nano(t))?;
+        }
+        if let Some(c) = &self.container_config {
+            put(&mut m, "container_config", c)?;
+        }
+        if let Some(c) = &self.config {
+            put(&mut m, "config", c)?;
+        }
+        if let Some(r) = &self.rootfs {
+            put(&mut m, "rootfs", r)?;
+        }
+        if !self.history.is_empty() {
+            put(&mut m, "history", &self.history)?;
+        }
+        let mut out = String::from("{");
+        for (i, (k, v)) in m.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::Value::String(k.clone()).to_string());
+            out.push(':');
+            out.push_str(v);
+        }
+        out.push('}');
+        Ok(out.into_bytes())
     }
 }
 
@@ -276,7 +383,11 @@ impl Platform {
     /// Parses `os[/arch[/variant]]` (or a bare architecture), normalising
     /// names as containerd's `platforms.Parse` does.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = || ImageError::InvalidParameter(format!("invalid platform {s:?}: expected os[/arch[/variant]]"));
+        let bad = || {
+            ImageError::InvalidParameter(format!(
+                "invalid platform {s:?}: expected os[/arch[/variant]]"
+            ))
+        };
         let parts: Vec<&str> = s.split('/').collect();
         if parts.iter().any(|p| p.is_empty()) || parts.len() > 3 {
             return Err(bad());
@@ -284,7 +395,9 @@ impl Platform {
         let host = Platform::host();
         let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
         let (os, arch, variant) = match lower.as_slice() {
-            [one] if is_known_os(one) => (one.clone(), host.architecture.clone(), host.variant.clone()),
+            [one] if is_known_os(one) => {
+                (one.clone(), host.architecture.clone(), host.variant.clone())
+            }
             [one] => ("linux".to_string(), one.clone(), String::new()),
             [os, arch] => (os.clone(), arch.clone(), String::new()),
             [os, arch, variant] => (os.clone(), arch.clone(), variant.clone()),
@@ -313,7 +426,18 @@ impl std::fmt::Display for Platform {
 fn is_known_os(s: &str) -> bool {
     matches!(
         s,
-        "linux" | "windows" | "darwin" | "freebsd" | "netbsd" | "openbsd" | "solaris" | "illumos" | "android" | "ios" | "aix" | "plan9"
+        "linux"
+            | "windows"
+            | "darwin"
+            | "freebsd"
+            | "netbsd"
+            | "openbsd"
+            | "solaris"
+            | "illumos"
+            | "android"
+            | "ios"
+            | "aix"
+            | "plan9"
     )
 }
 
@@ -352,7 +476,10 @@ mod tests {
         assert_eq!(c.history[0].comment, "Imported from -");
         assert_eq!(c.extra["moby.extra"]["a"], 1);
         assert_eq!(c.extra["id"], "abc");
-        assert_eq!(format_rfc3339_nano(c.created.as_ref().unwrap()), "2013-06-13T14:03:50.821769-07:00");
+        assert_eq!(
+            format_rfc3339_nano(c.created.as_ref().unwrap()),
+            "2013-06-13T14:03:50.821769-07:00"
+        );
         // Unknown fields survive a round trip through to_json.
         let again = ImageConfig::parse(&c.to_json().unwrap()).unwrap();
         assert_eq!(again, c);
@@ -373,16 +500,35 @@ mod tests {
             (b"[1,2]", "not a JSON object"),
             (b"{}", "no rootfs key"),
             (br#"{"rootfs":{"type":"tarsum"}}"#, "rootfs type \"tarsum\""),
-            (br#"{"rootfs":{"type":"layers","diff_ids":["sha256:abc"]}}"#, "invalid digest"),
-            (br#"{"rootfs":{"type":"layers"},"created":"yesterday"}"#, "invalid timestamp"),
-            (br#"{"rootfs":{"type":"layers"},"history":[{"created_by":"x"}]}"#, "too many non-empty layers"),
-            (br#"{"rootfs":{"type":"layers"},"config":{"Env":"A=1"}}"#, "invalid image config"),
+            (
+                br#"{"rootfs":{"type":"layers","diff_ids":["sha256:abc"]}}"#,
+                "invalid digest",
+            ),
+            (
+                br#"{"rootfs":{"type":"layers"},"created":"yesterday"}"#,
+                "invalid timestamp",
+            ),
+            (
+                br#"{"rootfs":{"type":"layers"},"history":[{"created_by":"x"}]}"#,
+                "too many non-empty layers",
+            ),
+            (
+                br#"{"rootfs":{"type":"layers"},"config":{"Env":"A=1"}}"#,
+                "invalid image config",
+            ),
         ];
         for (raw, want) in cases {
             let e = ImageConfig::parse(raw).unwrap_err();
             assert!(matches!(e, ImageError::InvalidConfig(_)), "{e:?}");
-            assert!(e.to_string().contains(want), "{} does not contain {want}", e);
-            assert_eq!(berth_api::Classify::kind(&e), berth_api::ErrorKind::InvalidParameter);
+            assert!(
+                e.to_string().contains(want),
+                "{} does not contain {want}",
+                e
+            );
+            assert_eq!(
+                berth_api::Classify::kind(&e),
+                berth_api::ErrorKind::InvalidParameter
+            );
         }
     }
 
@@ -410,11 +556,30 @@ mod tests {
         let c = ImageConfig {
             os: "linux".into(),
             architecture: "amd64".into(),
-            rootfs: Some(RootFs { kind: "layers".into(), diff_ids: vec![] }),
+            rootfs: Some(RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![],
+            }),
             ..Default::default()
         };
         let text = String::from_utf8(c.to_json().unwrap()).unwrap();
-        assert_eq!(text, r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers"}}"#);
+        assert_eq!(
+            text,
+            r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers"}}"#
+        );
+        // Nested objects keep their field order (Docker sorts the top level only).
+        let c = ImageConfig {
+            config: Some(ContainerConfig {
+                user: "u".into(),
+                ..Default::default()
+            }),
+            ..c
+        };
+        let text = String::from_utf8(c.to_json().unwrap()).unwrap();
+        assert!(
+            text.contains(r#""config":{"Hostname":"","Domainname":"","User":"u","#),
+            "{text}"
+        );
     }
 
     #[test]
@@ -423,9 +588,18 @@ mod tests {
         assert_eq!(host.os, "linux");
         #[cfg(target_arch = "x86_64")]
         assert_eq!(host.architecture, "amd64");
-        assert_eq!(Platform::parse("linux/x86_64").unwrap().to_string(), "linux/amd64");
-        assert_eq!(Platform::parse("linux/arm64/v8").unwrap().to_string(), "linux/arm64");
-        assert_eq!(Platform::parse("linux/arm").unwrap().to_string(), "linux/arm/v7");
+        assert_eq!(
+            Platform::parse("linux/x86_64").unwrap().to_string(),
+            "linux/amd64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm64/v8").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm").unwrap().to_string(),
+            "linux/arm/v7"
+        );
         assert_eq!(Platform::parse("arm64").unwrap().to_string(), "linux/arm64");
         assert!(Platform::parse("linux//").is_err());
         assert!(Platform::parse("a/b/c/d").is_err());

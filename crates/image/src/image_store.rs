@@ -85,8 +85,9 @@ impl ImageStore {
             .map_err(|e| ImageError::io(format!("reading {}", self.content_dir.display()), e))?;
         let mut index = Index::default();
         for entry in entries {
-            let entry =
-                entry.map_err(|e| ImageError::io(format!("reading {}", self.content_dir.display()), e))?;
+            let entry = entry.map_err(|e| {
+                ImageError::io(format!("reading {}", self.content_dir.display()), e)
+            })?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let Ok(id) = Digest::from_hex(&name) else {
                 tracing::warn!(file = %entry.path().display(), "ignoring unexpected file in image store");
@@ -261,12 +262,12 @@ impl ImageStore {
         if let Err(e) = berth_fsutil::remove_dir_all_if_exists(&meta) {
             tracing::warn!(image = %id, error = %e, "cannot remove image metadata");
         }
-        if let Some(p) = &img.parent {
-            if let Some(set) = index.children.get_mut(p) {
-                set.remove(id);
-                if set.is_empty() {
-                    index.children.remove(p);
-                }
+        if let Some(p) = &img.parent
+            && let Some(set) = index.children.get_mut(p)
+        {
+            set.remove(id);
+            if set.is_empty() {
+                index.children.remove(p);
             }
         }
         index.images.remove(id.hex());
@@ -280,7 +281,9 @@ impl ImageStore {
         let hex = term.strip_prefix("sha256:").unwrap_or(term);
         let is_hex = !hex.is_empty()
             && hex.len() <= 64
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !is_hex {
             return Err(ImageError::NoSuchImage(term.to_string()));
         }
@@ -304,6 +307,11 @@ impl ImageStore {
 
     /// Records `parent` as the parent image of `id`.
     pub fn set_parent(&self, id: &Digest, parent: &Digest) -> Result<()> {
+        if id == parent {
+            return Err(ImageError::InvalidParameter(format!(
+                "image {id} cannot be its own parent"
+            )));
+        }
         let mut index = self.write();
         if !index.images.contains_key(parent.hex()) {
             return Err(ImageError::NoSuchImage(parent.to_string()));
@@ -317,12 +325,16 @@ impl ImageStore {
         let path = dir.join(PARENT_FILE);
         berth_fsutil::atomic_write_mode(&path, parent.to_string().as_bytes(), 0o600)
             .map_err(|e| ImageError::io(format!("writing {}", path.display()), e))?;
-        if let Some(old) = &img.parent {
-            if let Some(set) = index.children.get_mut(old) {
-                set.remove(id);
-            }
+        if let Some(old) = &img.parent
+            && let Some(set) = index.children.get_mut(old)
+        {
+            set.remove(id);
         }
-        index.children.entry(parent.clone()).or_default().insert(id.clone());
+        index
+            .children
+            .entry(parent.clone())
+            .or_default()
+            .insert(id.clone());
         if let Some(i) = index.images.get_mut(id.hex()) {
             Arc::make_mut(i).parent = Some(parent.clone());
         }
@@ -394,7 +406,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ImageStore::open(dir.path()).unwrap();
         let a = Digest::of(b"a");
-        let bytes = config_with(&[a.clone()], "one");
+        let bytes = config_with(std::slice::from_ref(&a), "one");
         let id = store.create(&bytes).unwrap();
         assert_eq!(id, Digest::of(&bytes));
         assert_eq!(store.create(&bytes).unwrap(), id, "idempotent");
@@ -418,7 +430,9 @@ mod tests {
     fn rejects_invalid_configs() {
         let dir = tempfile::tempdir().unwrap();
         let store = ImageStore::open(dir.path()).unwrap();
-        let e = store.create(b"{\"rootfs\":{\"type\":\"nope\"}}").unwrap_err();
+        let e = store
+            .create(b"{\"rootfs\":{\"type\":\"nope\"}}")
+            .unwrap_err();
         assert!(matches!(e, ImageError::InvalidConfig(_)));
         assert!(store.is_empty());
     }
@@ -436,7 +450,14 @@ mod tests {
         fs::write(content.join(Digest::of(b"x").hex()), config_with(&[], "x")).unwrap();
         fs::write(content.join("not-a-digest"), b"{}").unwrap();
         let store = ImageStore::open(dir.path()).unwrap();
-        assert_eq!(store.list().iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![good]);
+        assert_eq!(
+            store
+                .list()
+                .iter()
+                .map(|i| i.id.clone())
+                .collect::<Vec<_>>(),
+            vec![good]
+        );
     }
 
     #[test]
@@ -451,10 +472,22 @@ mod tests {
         assert_eq!(store.search(id.hex()).unwrap(), *id);
         assert_eq!(store.search(&id.to_string()).unwrap(), *id);
         assert_eq!(store.search(&id.hex()[..12]).unwrap(), *id);
-        assert_eq!(store.search(&format!("sha256:{}", &id.hex()[..12])).unwrap(), *id);
+        assert_eq!(
+            store
+                .search(&format!("sha256:{}", &id.hex()[..12]))
+                .unwrap(),
+            *id
+        );
         // With 40 images some one-digit prefix is shared.
-        let first = &ids.iter().find(|a| ids.iter().filter(|b| b.hex()[..1] == a.hex()[..1]).count() > 1).unwrap().hex()[..1];
-        assert!(matches!(store.search(first), Err(ImageError::AmbiguousPrefix { .. })));
+        let first = &ids
+            .iter()
+            .find(|a| ids.iter().filter(|b| b.hex()[..1] == a.hex()[..1]).count() > 1)
+            .unwrap()
+            .hex()[..1];
+        assert!(matches!(
+            store.search(first),
+            Err(ImageError::AmbiguousPrefix { .. })
+        ));
         let unused = (0..16u8)
             .map(|d| format!("{d:x}"))
             .find(|p| !ids.iter().any(|i| i.hex().starts_with(p.as_str())));
@@ -462,7 +495,10 @@ mod tests {
             assert!(matches!(store.search(&p), Err(ImageError::NoSuchImage(_))));
         }
         for bad in ["", "sha256:", "xyz", "ABC", &"a".repeat(65)] {
-            assert!(matches!(store.search(bad), Err(ImageError::NoSuchImage(_))), "{bad}");
+            assert!(
+                matches!(store.search(bad), Err(ImageError::NoSuchImage(_))),
+                "{bad}"
+            );
         }
         let e = store.search("zz").unwrap_err();
         assert_eq!(e.to_string(), "No such image: zz");
@@ -482,6 +518,7 @@ mod tests {
         assert_eq!(store.children(&p), want);
         assert_eq!(store.parent(&c1).unwrap(), Some(p.clone()));
         assert!(store.set_parent(&c1, &Digest::of(b"none")).is_err());
+        assert!(store.set_parent(&c1, &c1).is_err());
 
         drop(store);
         let store = ImageStore::open(dir.path()).unwrap();

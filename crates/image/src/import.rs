@@ -37,7 +37,7 @@ pub fn import(
     images: &ImageStore,
     refs: &ReferenceStore,
     input: &mut dyn Read,
-    opts: ImportOptions,
+    opts: &ImportOptions,
 ) -> Result<Digest> {
     let platform = opts.platform.clone().unwrap_or_else(Platform::host);
     if platform.os != "linux" {
@@ -100,4 +100,139 @@ pub fn import(
         images.set_last_updated(&id)?;
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Stores, gzip, layer_tar, named};
+    use berth_api::{Classify, ErrorKind};
+
+    fn run(s: &Stores, data: &[u8], opts: ImportOptions) -> Result<Digest> {
+        import(&s.layers, &s.images, &s.refs, &mut &data[..], &opts)
+    }
+
+    #[test]
+    fn imports_like_docker() {
+        let s = Stores::new();
+        let tar = layer_tar(&[("bin/sh", b"#!"), ("etc/hostname", b"x")]);
+        let id = run(
+            &s,
+            &tar,
+            ImportOptions {
+                changes: vec!["CMD echo hi".into(), "ENV A=1".into(), "EXPOSE 80".into()],
+                reference: Some(named("busybox")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let img = s.images.get(&id).unwrap();
+        let c = &img.config;
+        assert_eq!(c.architecture, Platform::host().architecture);
+        assert_eq!(c.os, "linux");
+        assert_eq!(c.comment, DEFAULT_IMPORT_MESSAGE);
+        assert_eq!(c.history.len(), 1);
+        assert_eq!(c.history[0].comment, DEFAULT_IMPORT_MESSAGE);
+        assert_eq!(c.history[0].created, c.created);
+        assert!(!c.history[0].empty_layer);
+        assert_eq!(c.diff_ids(), &[Digest::of(&tar)]);
+        let rc = c.config.as_ref().unwrap();
+        assert_eq!(
+            rc.cmd,
+            Some(vec!["/bin/sh".into(), "-c".into(), "echo hi".into()])
+        );
+        assert_eq!(rc.env, Some(vec!["A=1".into()]));
+        assert!(rc.exposed_ports.as_ref().unwrap().contains_key("80/tcp"));
+        assert_eq!(s.refs.get(&named("busybox:latest")), Some(id.clone()));
+        assert!(img.last_updated.is_some());
+        assert!(s.layers.exists(img.top_chain_id.as_ref().unwrap()));
+        // The stored bytes: sorted keys, Go-style time, container_config.
+        let raw = String::from_utf8(s.images.config_bytes(&id).unwrap()).unwrap();
+        assert!(raw.starts_with(r#"{"architecture":""#), "{raw}");
+        assert!(
+            raw.contains(r#""container_config":{"Hostname":"""#),
+            "{raw}"
+        );
+        let created: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let created = created["created"].as_str().unwrap().to_string();
+        assert!(created.ends_with('Z') && created.contains('.'), "{created}");
+    }
+
+    #[test]
+    fn compressed_input_and_message() {
+        let s = Stores::new();
+        let tar = layer_tar(&[("a", b"b")]);
+        let id = run(
+            &s,
+            &gzip(&tar),
+            ImportOptions {
+                message: "my rootfs".into(),
+                platform: Some(Platform::parse("linux/arm64").unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let img = s.images.get(&id).unwrap();
+        assert_eq!(img.config.comment, "my rootfs");
+        assert_eq!(img.config.architecture, "arm64");
+        assert_eq!(img.config.diff_ids(), &[Digest::of(&tar)]);
+        assert!(s.refs.all().is_empty());
+    }
+
+    struct MustNotRead;
+    impl Read for MustNotRead {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("the input must not be read when the request is invalid")
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_refused_before_reading() {
+        let s = Stores::new();
+        let d = named(&format!("a@{}", Digest::of(b"x")));
+        for opts in [
+            ImportOptions {
+                changes: vec!["FOO bar".into()],
+                ..Default::default()
+            },
+            ImportOptions {
+                changes: vec!["RUN make".into()],
+                ..Default::default()
+            },
+            ImportOptions {
+                reference: Some(d),
+                ..Default::default()
+            },
+            ImportOptions {
+                platform: Some(Platform::parse("windows/amd64").unwrap()),
+                ..Default::default()
+            },
+        ] {
+            let e = import(&s.layers, &s.images, &s.refs, &mut MustNotRead, &opts).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidParameter, "{e}");
+        }
+        assert!(s.images.is_empty());
+    }
+
+    #[test]
+    fn garbage_input_creates_nothing() {
+        let s = Stores::new();
+        for data in [
+            b"not a tarball, definitely not".repeat(30),
+            gzip(b"x")[..10].to_vec(),
+        ] {
+            let e = run(
+                &s,
+                &data,
+                ImportOptions {
+                    reference: Some(named("x")),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidParameter, "{e}");
+        }
+        assert!(s.images.is_empty());
+        assert!(s.refs.all().is_empty());
+    }
 }

@@ -35,7 +35,11 @@ pub struct OciPlatform {
     pub architecture: String,
     #[serde(default)]
     pub os: String,
-    #[serde(rename = "os.version", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub variant: String,
@@ -74,7 +78,8 @@ impl Descriptor {
     }
 
     pub fn is_index(&self) -> bool {
-        self.media_type == MEDIA_TYPE_OCI_INDEX || self.media_type == MEDIA_TYPE_DOCKER_MANIFEST_LIST
+        self.media_type == MEDIA_TYPE_OCI_INDEX
+            || self.media_type == MEDIA_TYPE_DOCKER_MANIFEST_LIST
     }
 
     pub fn is_manifest(&self) -> bool {

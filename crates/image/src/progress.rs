@@ -31,7 +31,10 @@ fn format_g4(v: f64) -> String {
     let decimals = (3 - exp).max(0) as usize;
     let fixed = format!("{v:.decimals$}");
     if fixed.contains('.') {
-        fixed.trim_end_matches('0').trim_end_matches('.').to_string()
+        fixed
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else {
         fixed
     }
@@ -42,7 +45,11 @@ fn format_g4(v: f64) -> String {
 /// `[=====>        ]  1.234MB/5.678MB`.
 pub fn progress_bar(current: u64, total: u64) -> String {
     if total == 0 {
-        return if current == 0 { String::new() } else { format!("{:>8}", human_size(current)) };
+        return if current == 0 {
+            String::new()
+        } else {
+            format!("{:>8}", human_size(current))
+        };
     }
     let pct = ((current as f64 / total as f64 * 100.0) as u64 / 2).min(50) as usize;
     let bar = format!("[{}>{}] ", "=".repeat(pct), " ".repeat(50 - pct));
@@ -84,13 +91,22 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(total: u64) -> Self {
-        let step = if total > 0 { (total / 100).min(512 * 1024) } else { 512 * 1024 };
-        Throttle { total, last: 0, step }
+        let step = if total > 0 {
+            (total / 100).min(512 * 1024)
+        } else {
+            512 * 1024
+        };
+        Throttle {
+            total,
+            last: 0,
+            step,
+        }
     }
 
     /// True when a line should be sent for `current` bytes.
     pub fn due(&mut self, current: u64) -> bool {
-        if current == self.total || current.saturating_sub(self.last) > self.step {
+        let finished = current == self.total && self.last != self.total;
+        if finished || current.saturating_sub(self.last) > self.step {
             self.last = current;
             true
         } else {
@@ -121,7 +137,10 @@ mod tests {
             progress_bar(2_798_123, 2_798_123),
             format!("[{}>]  2.798MB/2.798MB", "=".repeat(50))
         );
-        assert_eq!(progress_bar(50, 100), format!("[{}>{}]      50B/100B", "=".repeat(25), " ".repeat(25)));
+        assert_eq!(
+            progress_bar(50, 100),
+            format!("[{}>{}]      50B/100B", "=".repeat(25), " ".repeat(25))
+        );
         assert_eq!(progress_bar(0, 0), "");
         assert_eq!(truncate_id("sha256:0123456789abcdef"), "0123456789ab");
         let m = progress_message("abc", "Loading layer", 1, 2);
@@ -136,5 +155,6 @@ mod tests {
         assert!(t.due(11));
         assert!(!t.due(15));
         assert!(t.due(1000));
+        assert!(!t.due(1000), "the end is reported once");
     }
 }

@@ -242,10 +242,10 @@ impl Named {
     /// Docker's `FamiliarName`: `busybox`, `user/app`, `localhost:5000/app`.
     pub fn familiar_name(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            if let Some(rest) = self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
-                if !rest.contains('/') {
-                    return rest.to_string();
-                }
+            if let Some(rest) = self.path.strip_prefix(OFFICIAL_REPO_PREFIX)
+                && !rest.contains('/')
+            {
+                return rest.to_string();
             }
             return self.path.clone();
         }
@@ -338,10 +338,10 @@ fn split_reference(s: &str) -> Option<Parts<'_>> {
         Some(i) if !name_tag[i + 1..].contains('/') => (&name_tag[..i], Some(&name_tag[i + 1..])),
         _ => (name_tag, None),
     };
-    if let Some(t) = tag {
-        if !is_tag(t) {
-            return None;
-        }
+    if let Some(t) = tag
+        && !is_tag(t)
+    {
+        return None;
     }
     if !is_name(name) {
         return None;
@@ -353,10 +353,11 @@ fn split_reference(s: &str) -> Option<Parts<'_>> {
 /// first component can be one (like the greedy optional group of Docker's
 /// anchored name regexp).
 fn split_domain(name: &str) -> (&str, &str) {
-    if let Some((first, rest)) = name.split_once('/') {
-        if is_domain_and_port(first) && is_remote_name(rest) {
-            return (first, rest);
-        }
+    if let Some((first, rest)) = name.split_once('/')
+        && is_domain_and_port(first)
+        && is_remote_name(rest)
+    {
+        return (first, rest);
     }
     ("", name)
 }
@@ -525,12 +526,20 @@ mod tests {
         assert_eq!(n.to_string(), "docker.io/library/busybox:latest");
         assert_eq!(n.familiar_string(), "busybox:latest");
         let d = format!("sha256:{HEX_F}");
-        let n = Named::parse_normalized(&format!("busybox@{d}")).unwrap().tag_name_only();
+        let n = Named::parse_normalized(&format!("busybox@{d}"))
+            .unwrap()
+            .tag_name_only();
         assert_eq!(n.tag(), None, "a digested name gets no tag");
         let cases = [
             ("busybox", "docker.io/library/busybox:latest".to_string()),
-            ("docker.io/busybox:latest", "docker.io/library/busybox:latest".to_string()),
-            ("gcr.io/library/busybox", "gcr.io/library/busybox:latest".to_string()),
+            (
+                "docker.io/busybox:latest",
+                "docker.io/library/busybox:latest".to_string(),
+            ),
+            (
+                "gcr.io/library/busybox",
+                "gcr.io/library/busybox:latest".to_string(),
+            ),
             (
                 &*format!("gcr.io/library/busybox:latest@{d}"),
                 format!("gcr.io/library/busybox@{d}"),
@@ -595,7 +604,10 @@ mod tests {
                 panic!("{name} should be valid: {e}");
             }
         }
-        let long_ns = format!("{}/docker", "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_".repeat(4));
+        let long_ns = format!(
+            "{}/docker",
+            "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_".repeat(4)
+        );
         let invalid = [
             "https://github.com/docker/docker",
             "docker/Docker",
@@ -628,7 +640,10 @@ mod tests {
             &long_ns,
         ];
         for name in invalid {
-            assert!(Named::parse_normalized(name).is_err(), "{name:?} should be invalid");
+            assert!(
+                Named::parse_normalized(name).is_err(),
+                "{name:?} should be invalid"
+            );
         }
     }
 
@@ -638,18 +653,90 @@ mod tests {
         // (remote name, familiar, full, ambiguous spellings, domain)
         let cases: &[(&str, &str, &str, &[&str], &str)] = &[
             ("fooo", "localhost/fooo", "localhost/fooo", &[], "localhost"),
-            ("fooo/bar", "localhost/fooo/bar", "localhost/fooo/bar", &[], "localhost"),
-            ("fooo", "LOCALDOMAIN/fooo", "LOCALDOMAIN/fooo", &[], "LOCALDOMAIN"),
-            ("fooo/bar", "fooo/bar", "docker.io/fooo/bar", &["index.docker.io/fooo/bar"], "docker.io"),
-            ("library/ubuntu", "ubuntu", "docker.io/library/ubuntu", &["library/ubuntu"], "docker.io"),
-            ("nonlibrary/ubuntu", "nonlibrary/ubuntu", "docker.io/nonlibrary/ubuntu", &[], "docker.io"),
-            ("other/library", "other/library", "docker.io/other/library", &[], "docker.io"),
-            ("private/moonbase", "127.0.0.1:8000/private/moonbase", "127.0.0.1:8000/private/moonbase", &[], "127.0.0.1:8000"),
-            ("privatebase", "example.com:8000/privatebase", "example.com:8000/privatebase", &[], "example.com:8000"),
-            ("library/ubuntu-12.04-base", "ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base", &["index.docker.io/library/ubuntu-12.04-base"], "docker.io"),
-            ("library/foo", "foo", "docker.io/library/foo", &["docker.io/foo"], "docker.io"),
-            ("library/foo/bar", "library/foo/bar", "docker.io/library/foo/bar", &[], "docker.io"),
-            ("store/foo/bar", "store/foo/bar", "docker.io/store/foo/bar", &[], "docker.io"),
+            (
+                "fooo/bar",
+                "localhost/fooo/bar",
+                "localhost/fooo/bar",
+                &[],
+                "localhost",
+            ),
+            (
+                "fooo",
+                "LOCALDOMAIN/fooo",
+                "LOCALDOMAIN/fooo",
+                &[],
+                "LOCALDOMAIN",
+            ),
+            (
+                "fooo/bar",
+                "fooo/bar",
+                "docker.io/fooo/bar",
+                &["index.docker.io/fooo/bar"],
+                "docker.io",
+            ),
+            (
+                "library/ubuntu",
+                "ubuntu",
+                "docker.io/library/ubuntu",
+                &["library/ubuntu"],
+                "docker.io",
+            ),
+            (
+                "nonlibrary/ubuntu",
+                "nonlibrary/ubuntu",
+                "docker.io/nonlibrary/ubuntu",
+                &[],
+                "docker.io",
+            ),
+            (
+                "other/library",
+                "other/library",
+                "docker.io/other/library",
+                &[],
+                "docker.io",
+            ),
+            (
+                "private/moonbase",
+                "127.0.0.1:8000/private/moonbase",
+                "127.0.0.1:8000/private/moonbase",
+                &[],
+                "127.0.0.1:8000",
+            ),
+            (
+                "privatebase",
+                "example.com:8000/privatebase",
+                "example.com:8000/privatebase",
+                &[],
+                "example.com:8000",
+            ),
+            (
+                "library/ubuntu-12.04-base",
+                "ubuntu-12.04-base",
+                "docker.io/library/ubuntu-12.04-base",
+                &["index.docker.io/library/ubuntu-12.04-base"],
+                "docker.io",
+            ),
+            (
+                "library/foo",
+                "foo",
+                "docker.io/library/foo",
+                &["docker.io/foo"],
+                "docker.io",
+            ),
+            (
+                "library/foo/bar",
+                "library/foo/bar",
+                "docker.io/library/foo/bar",
+                &[],
+                "docker.io",
+            ),
+            (
+                "store/foo/bar",
+                "store/foo/bar",
+                "docker.io/store/foo/bar",
+                &[],
+                "docker.io",
+            ),
             ("bar", "Foo/bar", "Foo/bar", &[], "Foo"),
         ];
         for (remote, familiar, full, ambiguous, domain) in cases {
@@ -695,19 +782,79 @@ mod tests {
             ("test_com", "", "test_com", None, false),
             ("test.com:tag", "", "test.com", Some("tag"), false),
             ("test.com:5000", "", "test.com", Some("5000"), false),
-            ("test.com/repo:tag", "test.com", "test.com/repo", Some("tag"), false),
+            (
+                "test.com/repo:tag",
+                "test.com",
+                "test.com/repo",
+                Some("tag"),
+                false,
+            ),
             ("test:5000/repo", "test:5000", "test:5000/repo", None, false),
-            ("test:5000/repo:tag", "test:5000", "test:5000/repo", Some("tag"), false),
-            ("lowercase:Uppercase", "", "lowercase", Some("Uppercase"), false),
-            ("sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com", "sub-dom1.foo.com/bar/baz/quux", Some("some-long-tag"), false),
-            ("b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io", "b.gcr.io/test.example.com/my-app", Some("test.example.com"), false),
+            (
+                "test:5000/repo:tag",
+                "test:5000",
+                "test:5000/repo",
+                Some("tag"),
+                false,
+            ),
+            (
+                "lowercase:Uppercase",
+                "",
+                "lowercase",
+                Some("Uppercase"),
+                false,
+            ),
+            (
+                "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+                "sub-dom1.foo.com",
+                "sub-dom1.foo.com/bar/baz/quux",
+                Some("some-long-tag"),
+                false,
+            ),
+            (
+                "b.gcr.io/test.example.com/my-app:test.example.com",
+                "b.gcr.io",
+                "b.gcr.io/test.example.com/my-app",
+                Some("test.example.com"),
+                false,
+            ),
             ("foo_bar.com:8080", "", "foo_bar.com", Some("8080"), false),
-            ("foo/foo_bar.com:8080", "foo", "foo/foo_bar.com", Some("8080"), false),
+            (
+                "foo/foo_bar.com:8080",
+                "foo",
+                "foo/foo_bar.com",
+                Some("8080"),
+                false,
+            ),
             ("192.168.1.1", "", "192.168.1.1", None, false),
-            ("192.168.1.1:5000/repo:5050", "192.168.1.1:5000", "192.168.1.1:5000/repo", Some("5050"), false),
-            ("[2001:db8::1]/repo", "[2001:db8::1]", "[2001:db8::1]/repo", None, false),
-            ("[2001:db8::1]:5000/repo:tag", "[2001:db8::1]:5000", "[2001:db8::1]:5000/repo", Some("tag"), false),
-            ("[::1]:5000/repo", "[::1]:5000", "[::1]:5000/repo", None, false),
+            (
+                "192.168.1.1:5000/repo:5050",
+                "192.168.1.1:5000",
+                "192.168.1.1:5000/repo",
+                Some("5050"),
+                false,
+            ),
+            (
+                "[2001:db8::1]/repo",
+                "[2001:db8::1]",
+                "[2001:db8::1]/repo",
+                None,
+                false,
+            ),
+            (
+                "[2001:db8::1]:5000/repo:tag",
+                "[2001:db8::1]:5000",
+                "[2001:db8::1]:5000/repo",
+                Some("tag"),
+                false,
+            ),
+            (
+                "[::1]:5000/repo",
+                "[::1]:5000",
+                "[::1]:5000/repo",
+                None,
+                false,
+            ),
         ];
         for (input, domain, name, tag, _) in ok {
             let n = Named::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -729,17 +876,29 @@ mod tests {
             (String::new(), ERR_NAME_EMPTY),
             (":justtag".into(), ERR_INVALID_FORMAT),
             (format!("@sha256:{HEX_F}"), ERR_INVALID_FORMAT),
-            ("repo@sha256:ffffffffffffffffffffffffffffffffff".into(), "invalid checksum digest length"),
-            (format!("validname@invaliddigest:{HEX_F}"), "unsupported digest algorithm"),
+            (
+                "repo@sha256:ffffffffffffffffffffffffffffffffff".into(),
+                "invalid checksum digest length",
+            ),
+            (
+                format!("validname@invaliddigest:{HEX_F}"),
+                "unsupported digest algorithm",
+            ),
             ("Uppercase:tag".into(), ERR_UPPERCASE),
             ("test:5000/Uppercase/lowercase:tag".into(), ERR_UPPERCASE),
-            (format!("domain/{}:tag", "a".repeat(256)), "repository name must not be more than 255 characters"),
+            (
+                format!("domain/{}:tag", "a".repeat(256)),
+                "repository name must not be more than 255 characters",
+            ),
             ("aa/asdf$$^/aa".into(), ERR_INVALID_FORMAT),
             ("[2001:db8::1]".into(), ERR_INVALID_FORMAT),
             ("[2001:db8::1]:5000".into(), ERR_INVALID_FORMAT),
             ("[2001:db8::1]:tag".into(), ERR_INVALID_FORMAT),
             ("[fe80::1%eth0]:5000/repo".into(), ERR_INVALID_FORMAT),
-            ("[fe80::1%@invalidzone]:5000/repo".into(), ERR_INVALID_FORMAT),
+            (
+                "[fe80::1%@invalidzone]:5000/repo".into(),
+                ERR_INVALID_FORMAT,
+            ),
             (format!("a:{}", "t".repeat(129)), ERR_INVALID_FORMAT),
             ("a:-tag".into(), ERR_INVALID_FORMAT),
         ];
@@ -767,7 +926,10 @@ mod tests {
             format!("invalid repository name ({id}), cannot specify 64-byte hexadecimal strings")
         );
         let e = Named::parse_normalized("a b").unwrap_err();
-        assert_eq!(berth_api::Classify::kind(&e), berth_api::ErrorKind::InvalidParameter);
+        assert_eq!(
+            berth_api::Classify::kind(&e),
+            berth_api::ErrorKind::InvalidParameter
+        );
     }
 
     // Docker's TestParseAnyReference.
@@ -776,12 +938,27 @@ mod tests {
         let id = "dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c";
         let cases = [
             ("redis".to_string(), "docker.io/library/redis".to_string()),
-            ("redis:latest".into(), "docker.io/library/redis:latest".into()),
-            ("docker.io/library/redis:latest".into(), "docker.io/library/redis:latest".into()),
-            (format!("redis@sha256:{id}"), format!("docker.io/library/redis@sha256:{id}")),
+            (
+                "redis:latest".into(),
+                "docker.io/library/redis:latest".into(),
+            ),
+            (
+                "docker.io/library/redis:latest".into(),
+                "docker.io/library/redis:latest".into(),
+            ),
+            (
+                format!("redis@sha256:{id}"),
+                format!("docker.io/library/redis@sha256:{id}"),
+            ),
             ("dmcgowan/myapp".into(), "docker.io/dmcgowan/myapp".into()),
-            ("docker.io/mcgowan/myapp:latest".into(), "docker.io/mcgowan/myapp:latest".into()),
-            (id[..63].to_string(), format!("docker.io/library/{}", &id[..63])),
+            (
+                "docker.io/mcgowan/myapp:latest".into(),
+                "docker.io/mcgowan/myapp:latest".into(),
+            ),
+            (
+                id[..63].to_string(),
+                format!("docker.io/library/{}", &id[..63]),
+            ),
             ("dbcc1".into(), "docker.io/library/dbcc1".into()),
         ];
         for (input, want) in cases {
@@ -809,7 +986,10 @@ mod tests {
     fn with_tag_and_digest() {
         let n = Named::parse_normalized("busybox").unwrap();
         assert!(n.with_tag("-foo").is_err());
-        assert_eq!(n.with_tag("1.36").unwrap().familiar_string(), "busybox:1.36");
+        assert_eq!(
+            n.with_tag("1.36").unwrap().familiar_string(),
+            "busybox:1.36"
+        );
         let d = Digest::of(b"x");
         let c = n.with_tag("t").unwrap().with_digest(d.clone());
         assert_eq!(c.tag(), None);

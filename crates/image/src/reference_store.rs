@@ -37,7 +37,9 @@ impl State {
             for (ref_str, id) in entries {
                 match (Named::parse_normalized(&ref_str), id.parse::<Digest>()) {
                     (Ok(named), Ok(id)) if named.familiar_name() == repo => state.insert(named, id),
-                    _ => tracing::warn!(reference = %ref_str, "ignoring invalid entry of repositories.json"),
+                    _ => {
+                        tracing::warn!(reference = %ref_str, "ignoring invalid entry of repositories.json")
+                    }
                 }
             }
         }
@@ -50,7 +52,10 @@ impl State {
         if let Some(old) = self.repos.entry(repo).or_default().insert(key, id.clone()) {
             self.unindex(&old, &named);
         }
-        self.by_id.entry(id).or_default().insert(named.to_string(), named);
+        self.by_id
+            .entry(id)
+            .or_default()
+            .insert(named.to_string(), named);
     }
 
     fn remove(&mut self, named: &Named) -> Option<Digest> {
@@ -200,13 +205,13 @@ impl ReferenceStore {
                 if old == *id {
                     return Ok(((), false));
                 }
-                if let Some(d) = named.digest() {
-                    if !force {
-                        return Err(ImageError::Conflict(format!(
-                            "cannot overwrite digest {d}: {} already refers to image {old}",
-                            named.familiar_string()
-                        )));
-                    }
+                if let Some(d) = named.digest()
+                    && !force
+                {
+                    return Err(ImageError::Conflict(format!(
+                        "cannot overwrite digest {d}: {} already refers to image {old}",
+                        named.familiar_string()
+                    )));
                 }
             }
             state.insert(named, id.clone());
@@ -315,20 +320,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("repositories.json");
         let store = ReferenceStore::open(&path).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"Repositories":{}}"#);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            r#"{"Repositories":{}}"#
+        );
         let id = Digest::of(b"img");
         store.add_tag(&n("busybox"), &id, false).unwrap();
-        store.add_tag(&n("localhost:5000/a/b:v1"), &id, false).unwrap();
+        store
+            .add_tag(&n("localhost:5000/a/b:v1"), &id, false)
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            format!(r#"{{"Repositories":{{"busybox":{{"busybox:latest":"{id}"}},"localhost:5000/a/b":{{"localhost:5000/a/b:v1":"{id}"}}}}}}"#)
+            format!(
+                r#"{{"Repositories":{{"busybox":{{"busybox:latest":"{id}"}},"localhost:5000/a/b":{{"localhost:5000/a/b:v1":"{id}"}}}}}}"#
+            )
         );
         drop(store);
         let store = ReferenceStore::open(&path).unwrap();
         assert_eq!(store.get(&n("busybox")), Some(id.clone()));
-        assert_eq!(store.get(&n("docker.io/library/busybox:latest")), Some(id.clone()));
-        assert_eq!(store.tags_for(&id), vec!["busybox:latest", "localhost:5000/a/b:v1"]);
+        assert_eq!(
+            store.get(&n("docker.io/library/busybox:latest")),
+            Some(id.clone())
+        );
+        assert_eq!(
+            store.tags_for(&id),
+            vec!["busybox:latest", "localhost:5000/a/b:v1"]
+        );
     }
 
     #[test]
@@ -359,8 +377,14 @@ mod tests {
         let store = ReferenceStore::open(&dir.path().join("r.json")).unwrap();
         let id = Digest::of(b"a");
         let d = n(&format!("app@{}", Digest::of(b"m")));
-        assert!(matches!(store.add_tag(&d, &id, true), Err(ImageError::InvalidParameter(_))));
-        assert!(matches!(store.add_digest(&n("app:1"), &id, true), Err(ImageError::InvalidParameter(_))));
+        assert!(matches!(
+            store.add_tag(&d, &id, true),
+            Err(ImageError::InvalidParameter(_))
+        ));
+        assert!(matches!(
+            store.add_digest(&n("app:1"), &id, true),
+            Err(ImageError::InvalidParameter(_))
+        ));
         let e = store.add_tag(&n("sha256:abc"), &id, true).unwrap_err();
         assert!(e.to_string().contains("ambiguous tag"), "{e}");
     }
@@ -371,7 +395,9 @@ mod tests {
         let store = ReferenceStore::open(&dir.path().join("r.json")).unwrap();
         let id = Digest::of(b"a");
         let m = Digest::of(b"m");
-        store.add_digest(&n(&format!("app:1@{m}")), &id, false).unwrap();
+        store
+            .add_digest(&n(&format!("app:1@{m}")), &id, false)
+            .unwrap();
         assert_eq!(store.get(&n(&format!("app@{m}"))), Some(id.clone()));
         assert_eq!(store.get(&n(&format!("app:2@{m}"))), Some(id.clone()));
         assert_eq!(store.get(&n("app:1")), None);
@@ -387,7 +413,11 @@ mod tests {
         store.add_tag(&n("alpha:1"), &b, false).unwrap();
         store.add_tag(&n("example.com/x"), &a, false).unwrap();
         // Sorted by full name: docker.io/library/… before example.com/….
-        let names: Vec<String> = store.references_for(&a).iter().map(|r| r.to_string()).collect();
+        let names: Vec<String> = store
+            .references_for(&a)
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
         assert_eq!(
             names,
             vec![

@@ -60,7 +60,9 @@ impl std::error::Error for InputError {}
 pub fn input_error(err: io::Error) -> LayerError {
     let what = match err.get_ref().and_then(|e| e.downcast_ref::<InputError>()) {
         Some(tagged) => tagged.0.clone(),
-        None if err.kind() == io::ErrorKind::UnexpectedEof => "unexpected end of stream".to_string(),
+        None if err.kind() == io::ErrorKind::UnexpectedEof => {
+            "unexpected end of stream".to_string()
+        }
         None => format!("error reading the layer stream: {err}"),
     };
     LayerError::InvalidArchive(format!("invalid layer archive: {what}"))
@@ -185,7 +187,10 @@ mod tests {
         let gz = gz.finish().unwrap();
         let err = read_all(&gz[..gz.len() / 2]).unwrap_err();
         assert!(matches!(err, LayerError::InvalidArchive(_)), "{err:?}");
-        assert!(err.to_string().contains("unexpected end of gzip stream"), "{err}");
+        assert!(
+            err.to_string().contains("unexpected end of gzip stream"),
+            "{err}"
+        );
         let mut garbage = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
         garbage.extend_from_slice(&[0xff; 64]);
         let err = read_all(&garbage).unwrap_err();
@@ -196,9 +201,18 @@ mod tests {
     #[test]
     fn bzip2_and_xz_are_refused_clearly() {
         let err = read_all(b"BZh91AY&SY").err().unwrap();
-        assert!(err.to_string().contains("bzip2 compression is not supported"), "{err}");
-        let err = read_all(&[0xfd, b'7', b'z', b'X', b'Z', 0, 1]).err().unwrap();
-        assert!(err.to_string().contains("xz compression is not supported"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("bzip2 compression is not supported"),
+            "{err}"
+        );
+        let err = read_all(&[0xfd, b'7', b'z', b'X', b'Z', 0, 1])
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("xz compression is not supported"),
+            "{err}"
+        );
     }
 
     #[test]

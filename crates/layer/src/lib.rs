@@ -3,6 +3,7 @@
 //! (overlay2, vfs) and the layer store. All operations are blocking.
 
 pub mod apply;
+mod copy;
 pub mod decompress;
 pub mod digest;
 pub mod driver;
@@ -14,6 +15,6 @@ pub mod tar;
 mod testutil;
 
 pub use digest::Digest;
-pub use driver::{ApplyOutcome, StorageDriver, probe};
+pub use driver::{ApplyOutcome, OverlayDriver, StorageDriver, VfsDriver, probe};
 pub use error::{LayerError, Result};
 pub use store::{LayerInfo, LayerRef, LayerStore, chain_id};

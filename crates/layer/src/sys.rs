@@ -1,7 +1,7 @@
 //! Thin, safe wrappers around the `*at` system calls used to build layer
 //! trees relative to directory file descriptors.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -30,7 +30,8 @@ fn retry(mut f: impl FnMut() -> c_int) -> io::Result<c_int> {
 }
 
 pub fn cstring(bytes: &[u8]) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in a path"))
+    CString::new(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in a path"))
 }
 
 pub fn path_cstring(path: &Path) -> io::Result<CString> {
@@ -40,7 +41,12 @@ pub fn path_cstring(path: &Path) -> io::Result<CString> {
 /// Opens `path` (absolute or relative to the cwd) as a directory.
 pub fn open_dir_path(path: &Path) -> io::Result<OwnedFd> {
     let c = path_cstring(path)?;
-    let fd = retry(|| unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
+    let fd = retry(|| unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
@@ -55,12 +61,21 @@ struct OpenHow {
 /// `openat2(2)` resolving `path` as if `root` were `/`: `..` and symlinks
 /// (absolute or relative) can never leave `root`, and magic links
 /// (`/proc/self/fd/…`) are refused. An empty path opens `root` itself.
-pub fn open_in_root(root: BorrowedFd<'_>, path: &[u8], flags: c_int, mode: u32) -> io::Result<OwnedFd> {
+pub fn open_in_root(
+    root: BorrowedFd<'_>,
+    path: &[u8],
+    flags: c_int,
+    mode: u32,
+) -> io::Result<OwnedFd> {
     let path = if path.is_empty() { &b"."[..] } else { path };
     let c = cstring(path)?;
     let how = OpenHow {
         flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: if flags & libc::O_CREAT != 0 { u64::from(mode) } else { 0 },
+        mode: if flags & libc::O_CREAT != 0 {
+            u64::from(mode)
+        } else {
+            0
+        },
         resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
     };
     loop {
@@ -85,7 +100,14 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &[u8], flags: c_int, mode: u32) 
 }
 
 pub fn openat(dir: BorrowedFd<'_>, name: &CStr, flags: c_int, mode: u32) -> io::Result<OwnedFd> {
-    let fd = retry(|| unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC, mode) })?;
+    let fd = retry(|| unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            mode,
+        )
+    })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
@@ -103,17 +125,60 @@ pub fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<
 }
 
 /// `linkat` with flags 0: a symlink source is linked itself, not followed.
-pub fn linkat(odir: BorrowedFd<'_>, oname: &CStr, ndir: BorrowedFd<'_>, nname: &CStr) -> io::Result<()> {
-    retry(|| unsafe { libc::linkat(odir.as_raw_fd(), oname.as_ptr(), ndir.as_raw_fd(), nname.as_ptr(), 0) }).map(drop)
+pub fn linkat(
+    odir: BorrowedFd<'_>,
+    oname: &CStr,
+    ndir: BorrowedFd<'_>,
+    nname: &CStr,
+) -> io::Result<()> {
+    retry(|| unsafe {
+        libc::linkat(
+            odir.as_raw_fd(),
+            oname.as_ptr(),
+            ndir.as_raw_fd(),
+            nname.as_ptr(),
+            0,
+        )
+    })
+    .map(drop)
 }
 
-pub fn mknodat(dir: BorrowedFd<'_>, name: &CStr, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+/// Gives the open file `fd` the name `name` in `dir` (`AT_EMPTY_PATH`).
+pub fn link_fd(fd: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    retry(|| unsafe {
+        libc::linkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
+pub fn mknodat(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    mode: u32,
+    major: u32,
+    minor: u32,
+) -> io::Result<()> {
     let dev = libc::makedev(major, minor);
     retry(|| unsafe { libc::mknodat(dir.as_raw_fd(), name.as_ptr(), mode, dev) }).map(drop)
 }
 
 pub fn fchownat_nofollow(dir: BorrowedFd<'_>, name: &CStr, uid: u32, gid: u32) -> io::Result<()> {
-    retry(|| unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
+    retry(|| unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
 }
 
 pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
@@ -132,7 +197,14 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
 
 pub fn fstatat_nofollow(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    retry(|| unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) })?;
+    retry(|| unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })?;
     Ok(unsafe { st.assume_init() })
 }
 
@@ -152,15 +224,35 @@ pub fn futimens(fd: BorrowedFd<'_>, atime: Timestamp, mtime: Timestamp) -> io::R
     retry(|| unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }).map(drop)
 }
 
-pub fn utimensat_nofollow(dir: BorrowedFd<'_>, name: &CStr, atime: Timestamp, mtime: Timestamp) -> io::Result<()> {
+pub fn utimensat_nofollow(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    atime: Timestamp,
+    mtime: Timestamp,
+) -> io::Result<()> {
     let times = [timespec(atime), timespec(mtime)];
-    retry(|| unsafe { libc::utimensat(dir.as_raw_fd(), name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
-        .map(drop)
+    retry(|| unsafe {
+        libc::utimensat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
 }
 
 pub fn fsetxattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Result<()> {
-    retry(|| unsafe { libc::fsetxattr(fd.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
-        .map(drop)
+    retry(|| unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
 }
 
 /// The `/proc/self/fd/<dir>/<name>` path of an entry, for the calls that
@@ -172,9 +264,23 @@ fn proc_path(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<CString> {
     cstring(&p)
 }
 
-pub fn lsetxattr_at(dir: BorrowedFd<'_>, name: &CStr, xname: &CStr, value: &[u8]) -> io::Result<()> {
+pub fn lsetxattr_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    xname: &CStr,
+    value: &[u8],
+) -> io::Result<()> {
     let p = proc_path(dir, name)?;
-    retry(|| unsafe { libc::lsetxattr(p.as_ptr(), xname.as_ptr(), value.as_ptr().cast(), value.len(), 0) }).map(drop)
+    retry(|| unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            xname.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
 }
 
 /// Names of the extended attributes of an entry (not following symlinks).
@@ -205,7 +311,14 @@ pub fn lgetxattr_at(dir: BorrowedFd<'_>, name: &CStr, xname: &CStr) -> io::Resul
     let p = proc_path(dir, name)?;
     let mut buf = vec![0u8; 256];
     loop {
-        let n = unsafe { libc::lgetxattr(p.as_ptr(), xname.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe {
+            libc::lgetxattr(
+                p.as_ptr(),
+                xname.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
         if n >= 0 {
             buf.truncate(n as usize);
             return Ok(buf);
@@ -219,24 +332,17 @@ pub fn lgetxattr_at(dir: BorrowedFd<'_>, name: &CStr, xname: &CStr) -> io::Resul
     }
 }
 
-pub fn fgetxattr(fd: BorrowedFd<'_>, xname: &CStr) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = vec![0u8; 256];
-    let n = unsafe { libc::fgetxattr(fd.as_raw_fd(), xname.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n >= 0 {
-        buf.truncate(n as usize);
-        return Ok(Some(buf));
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::ENODATA) | Some(libc::ENOTSUP) => Ok(None),
-        _ => Err(err),
-    }
-}
-
 pub fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; 256];
     loop {
-        let n = unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe {
+            libc::readlinkat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -275,7 +381,11 @@ pub fn read_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<DirEntry>> {
         let ent = unsafe { libc::readdir64(stream) };
         if ent.is_null() {
             let errno = io::Error::last_os_error();
-            break if errno.raw_os_error().unwrap_or(0) == 0 { Ok(()) } else { Err(errno) };
+            break if errno.raw_os_error().unwrap_or(0) == 0 {
+                Ok(())
+            } else {
+                Err(errno)
+            };
         }
         let (name, d_type) = unsafe { (CStr::from_ptr((*ent).d_name.as_ptr()), (*ent).d_type) };
         let bytes = name.to_bytes();
@@ -305,7 +415,12 @@ pub fn remove_all_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
             _ => Ok(()),
         };
     }
-    let child = openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+    let child = openat(
+        dir,
+        name,
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        0,
+    )?;
     remove_contents(child.as_fd())?;
     drop(child);
     match unlinkat(dir, name, true) {
@@ -327,9 +442,4 @@ pub fn remove_contents(dir: BorrowedFd<'_>) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `name` as a C string from an `OsStr`.
-pub fn os_cstring(name: &OsStr) -> io::Result<CString> {
-    cstring(name.as_bytes())
 }

@@ -69,7 +69,13 @@ pub fn header_block(spec: &Spec, size: u64) -> [u8; 512] {
     let sum: u64 = b
         .iter()
         .enumerate()
-        .map(|(i, &x)| if (148..156).contains(&i) { 32 } else { u64::from(x) })
+        .map(|(i, &x)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(x)
+            }
+        })
         .sum();
     b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
     b
@@ -100,7 +106,7 @@ impl TarBuilder {
     }
 
     fn pad(&mut self) {
-        while self.data.len() % 512 != 0 {
+        while !self.data.len().is_multiple_of(512) {
             self.data.push(0);
         }
     }
@@ -176,7 +182,9 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 /// Every path below `dir`, relative, sorted (for "nothing else appeared").
 pub fn tree(dir: &std::path::Path) -> Vec<String> {
     fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd.flatten() {
             let p = e.path();
             out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());

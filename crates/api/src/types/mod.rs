@@ -2,6 +2,7 @@
 //! sends them.
 
 pub mod config;
+pub mod container;
 pub mod event;
 pub mod image;
 pub mod system;

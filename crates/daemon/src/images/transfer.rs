@@ -7,6 +7,7 @@ use std::sync::Arc;
 use berth_api::Error;
 use berth_api::progress::ProgressMessage;
 use berth_image::archive;
+use berth_image::config::Platform;
 use berth_image::import::{self, ImportOptions as ImageImportOptions};
 use berth_server::backend::{BodyReader, ByteStream, ImportOptions, Progress, ProgressStream};
 use tokio::sync::mpsc;
@@ -58,7 +59,11 @@ impl ImageService {
                 changes: opts.changes.clone(),
                 message: opts.message.clone(),
                 reference: reference.clone(),
-                platform: opts.platform.clone(),
+                platform: if opts.platform.is_empty() {
+                    None
+                } else {
+                    Some(Platform::parse(&opts.platform)?)
+                },
             };
             let mut reader = blocking::sync_reader(body);
             let id = import::import(&self.layers, &self.images, &self.refs, &mut reader, &import_opts)?;
@@ -74,7 +79,6 @@ impl ImageService {
     pub fn start_load(self: Arc<Self>, body: BodyReader, quiet: bool) -> ProgressStream {
         progress_job(move |progress| {
             let mut reader = blocking::sync_reader(body);
-            let scratch = tempfile_dir(&self.tmp_dir)?;
             let mut on_progress = |msg: ProgressMessage| {
                 if !quiet || msg.stream.is_some() {
                     progress(msg);
@@ -85,10 +89,9 @@ impl ImageService {
                 &self.images,
                 &self.refs,
                 &mut reader,
-                scratch.path(),
+                &self.tmp_dir,
                 &mut on_progress,
             );
-            drop(scratch);
             let loaded = loaded?;
             for img in &loaded {
                 self.event("load", &img.id, &img.id.to_string());
@@ -100,10 +103,13 @@ impl ImageService {
     /// `GET /images/get` and `GET /images/{name}/get`.
     pub async fn start_save(self: Arc<Self>, names: Vec<String>) -> Result<ByteStream, Error> {
         let svc = self.clone();
-        let selection = blocking::run(move || svc.save_selection(&names)).await?;
+        let selection = blocking::run(move || {
+            archive::resolve_names(&svc.images, &svc.refs, &names).map_err(Error::from)
+        })
+        .await?;
         let (mut writer, stream) = StreamWriter::new();
         tokio::task::spawn_blocking(move || {
-            let result = archive::save(&self.layers, &self.images, &self.refs, &selection, &mut writer)
+            let result = archive::save(&self.layers, &self.images, &selection, &mut writer)
                 .map_err(Error::from);
             match result {
                 Ok(()) => {
@@ -122,45 +128,4 @@ impl ImageService {
         });
         Ok(stream)
     }
-
-    /// Resolves the names given to save: an image by ID is saved with all
-    /// its tags; by name, with that name only.
-    fn save_selection(&self, names: &[String]) -> Result<Vec<archive::SaveItem>, Error> {
-        let mut out: Vec<archive::SaveItem> = Vec::new();
-        for name in names {
-            let img = self.lookup(name)?;
-            let tags = match berth_image::reference::AnyReference::parse(name) {
-                Ok(berth_image::reference::AnyReference::Named(n)) if self.refs.get(&n).is_some() => {
-                    vec![n.tag_name_only()]
-                }
-                _ => self
-                    .refs
-                    .references_for(&img.id)
-                    .into_iter()
-                    .filter(|r| r.tag().is_some())
-                    .collect(),
-            };
-            match out.iter_mut().find(|i| i.id == img.id) {
-                Some(existing) => {
-                    for t in tags {
-                        if !existing.tags.contains(&t) {
-                            existing.tags.push(t);
-                        }
-                    }
-                }
-                None => out.push(archive::SaveItem { id: img.id.clone(), tags }),
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// A scratch directory under `base`, removed when dropped.
-fn tempfile_dir(base: &std::path::Path) -> Result<tempfile::TempDir, Error> {
-    std::fs::create_dir_all(base)
-        .map_err(|e| Error::system(format!("cannot create {}: {e}", base.display())))?;
-    tempfile::Builder::new()
-        .prefix("load-")
-        .tempdir_in(base)
-        .map_err(|e| Error::system(format!("cannot create a scratch directory in {}: {e}", base.display())))
 }

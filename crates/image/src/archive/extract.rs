@@ -104,10 +104,16 @@ impl Extracted {
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let kind = entry.header().entry_type();
             use tar::EntryType as E;
-            if matches!(kind, E::XGlobalHeader | E::XHeader | E::GNULongName | E::GNULongLink) {
+            if matches!(
+                kind,
+                E::XGlobalHeader | E::XHeader | E::GNULongName | E::GNULongLink
+            ) {
                 continue;
             }
-            if raw.trim_matches('/').trim_start_matches("./").is_empty() || raw == "." || raw == "./" {
+            if raw.trim_matches('/').trim_start_matches("./").is_empty()
+                || raw == "."
+                || raw == "./"
+            {
                 // The archive's root directory itself.
                 continue;
             }
@@ -134,7 +140,9 @@ impl Extracted {
                         Err(_) => fs::DirBuilder::new()
                             .mode(0o700)
                             .create(&path)
-                            .map_err(|e| ImageError::io(format!("creating {}", path.display()), e))?,
+                            .map_err(|e| {
+                                ImageError::io(format!("creating {}", path.display()), e)
+                            })?,
                     }
                     self.entries.insert(name, Kind::Dir);
                 }
@@ -169,18 +177,18 @@ impl Extracted {
     /// The on-disk path for archive path `name`, with its parents created.
     fn prepare(&self, name: &str) -> Result<PathBuf> {
         let path = self.root.join(name);
-        if let Some(parent) = path.parent() {
-            if parent != self.root {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(parent)
-                    .map_err(|_| {
-                        ImageError::InvalidArchive(format!(
-                            "invalid archive: entry {name:?} is inside a file"
-                        ))
-                    })?;
-            }
+        if let Some(parent) = path.parent()
+            && parent != self.root
+        {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|_| {
+                    ImageError::InvalidArchive(format!(
+                        "invalid archive: entry {name:?} is inside a file"
+                    ))
+                })?;
         }
         Ok(path)
     }
@@ -334,7 +342,10 @@ mod tests {
         assert_eq!(normalize("a/../../b"), None);
         assert_eq!(normalize("/etc/passwd"), None);
         assert_eq!(normalize(""), None);
-        assert_eq!(resolve_relative("a/b/layer.tar", "../c/layer.tar"), Some("a/c/layer.tar".into()));
+        assert_eq!(
+            resolve_relative("a/b/layer.tar", "../c/layer.tar"),
+            Some("a/c/layer.tar".into())
+        );
         assert_eq!(resolve_relative("a/layer.tar", "../../x"), None);
     }
 
@@ -358,7 +369,12 @@ mod tests {
         assert_eq!(x.read("hard", "test", 100).unwrap(), b"layer");
         assert!(x.resolve("evil", "test").is_err());
         assert!(x.resolve("fifo", "test").is_err());
-        assert!(x.resolve("../manifest.json", "test").unwrap_err().to_string().contains("outside the archive"));
+        assert!(
+            x.resolve("../manifest.json", "test")
+                .unwrap_err()
+                .to_string()
+                .contains("outside the archive")
+        );
         assert!(x.read("manifest.json", "test", 1).is_err());
         // Nothing but our private directory was written, and it goes away.
         let root = x.root.clone();
@@ -376,9 +392,16 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let e = Extracted::unpack(&mut &data[..], dir.path()).unwrap_err();
             assert!(matches!(e, ImageError::InvalidArchive(_)), "{name}: {e:?}");
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "cleaned up after {name}");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                0,
+                "cleaned up after {name}"
+            );
         }
-        let data = tar_of(&[("a", E::Regular, b"x", None), ("a/b", E::Regular, b"y", None)]);
+        let data = tar_of(&[
+            ("a", E::Regular, b"x", None),
+            ("a/b", E::Regular, b"y", None),
+        ]);
         let dir = tempfile::tempdir().unwrap();
         assert!(Extracted::unpack(&mut &data[..], dir.path()).is_err());
     }

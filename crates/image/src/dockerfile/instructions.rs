@@ -25,7 +25,11 @@ impl CommandLine {
     /// The final argv: `shell + [line]` for the shell form.
     pub fn resolve(&self, shell: &[String]) -> Vec<String> {
         if self.prepend_shell {
-            shell.iter().cloned().chain(self.args.iter().cloned()).collect()
+            shell
+                .iter()
+                .cloned()
+                .chain(self.args.iter().cloned())
+                .collect()
         } else {
             self.args.clone()
         }
@@ -38,7 +42,10 @@ pub enum Instruction {
     Cmd(CommandLine),
     /// `None` when ENTRYPOINT was given without arguments (it is cleared).
     Entrypoint(Option<CommandLine>),
-    Run { cmd: CommandLine, flags: Vec<String> },
+    Run {
+        cmd: CommandLine,
+        flags: Vec<String>,
+    },
     Shell(Vec<String>),
     Env(Vec<KeyValue>),
     Label(Vec<KeyValue>),
@@ -53,9 +60,21 @@ pub enum Instruction {
     Healthcheck(HealthConfig),
     Maintainer(String),
     Arg(Vec<(String, Option<String>)>),
-    From { image: String, stage: Option<String>, flags: Vec<String> },
-    Copy { sources: Vec<String>, dest: String, flags: Vec<String> },
-    Add { sources: Vec<String>, dest: String, flags: Vec<String> },
+    From {
+        image: String,
+        stage: Option<String>,
+        flags: Vec<String>,
+    },
+    Copy {
+        sources: Vec<String>,
+        dest: String,
+        flags: Vec<String>,
+    },
+    Add {
+        sources: Vec<String>,
+        dest: String,
+        flags: Vec<String>,
+    },
 }
 
 impl Instruction {
@@ -112,7 +131,24 @@ impl Instruction {
 
 /// All instruction names, upper case.
 pub const INSTRUCTIONS: &[&str] = &[
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 ];
 
 /// True when `name` (any case) is a Dockerfile instruction.
@@ -166,7 +202,7 @@ fn kvps(node: &Node, cmd: &str) -> Result<Vec<KeyValue>, String> {
     if node.args.is_empty() {
         return Err(at_least_one(cmd));
     }
-    if node.args.len() % 3 != 0 {
+    if !node.args.len().is_multiple_of(3) {
         return Err(format!("Bad input to {cmd}, too many arguments"));
     }
     node.args
@@ -304,7 +340,9 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
             parse_flags(&node.flags, &["platform"])?;
             let stage = match args.as_slice() {
                 [_] => None,
-                [_, as_kw, stage] if as_kw.eq_ignore_ascii_case("as") => Some(stage.to_ascii_lowercase()),
+                [_, as_kw, stage] if as_kw.eq_ignore_ascii_case("as") => {
+                    Some(stage.to_ascii_lowercase())
+                }
                 [_, _, _] => return Err("FROM requires either one or three arguments".into()),
                 _ => return Err("FROM requires either one or three arguments".into()),
             };
@@ -325,9 +363,17 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
             let dest = args[args.len() - 1].clone();
             let flags = node.flags.clone();
             if name == "copy" {
-                Instruction::Copy { sources, dest, flags }
+                Instruction::Copy {
+                    sources,
+                    dest,
+                    flags,
+                }
             } else {
-                Instruction::Add { sources, dest, flags }
+                Instruction::Add {
+                    sources,
+                    dest,
+                    flags,
+                }
             }
         }
         _ => return Err(format!("unknown instruction: {}", node.command)),
@@ -363,10 +409,19 @@ fn parse_healthcheck(node: &Node) -> Result<HealthConfig, String> {
     }
     let flags = parse_flags(
         &node.flags,
-        &["interval", "timeout", "start-period", "start-interval", "retries"],
+        &[
+            "interval",
+            "timeout",
+            "start-period",
+            "start-interval",
+            "retries",
+        ],
     )?;
     if typ != "CMD" {
-        return Err(format!("Unknown type {:?} in HEALTHCHECK (try CMD)", args[0].to_ascii_uppercase()));
+        return Err(format!(
+            "Unknown type {:?} in HEALTHCHECK (try CMD)",
+            args[0].to_ascii_uppercase()
+        ));
     }
     let cmd: Vec<String> = if node.json || rest.is_empty() {
         rest.to_vec()
@@ -516,19 +571,46 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(h.test, Some(vec!["CMD-SHELL".into(), "curl -f http://localhost/".into()]));
-        assert_eq!((h.interval, h.timeout, h.start_period, h.start_interval, h.retries), (30_000_000_000, 5_000_000_000, 60_000_000_000, 2_000_000_000, 3));
-        let Instruction::Healthcheck(h) = instr(r#"healthcheck CMD ["/bin/check", "-q"]"#).unwrap() else {
+        assert_eq!(
+            h.test,
+            Some(vec!["CMD-SHELL".into(), "curl -f http://localhost/".into()])
+        );
+        assert_eq!(
+            (
+                h.interval,
+                h.timeout,
+                h.start_period,
+                h.start_interval,
+                h.retries
+            ),
+            (
+                30_000_000_000,
+                5_000_000_000,
+                60_000_000_000,
+                2_000_000_000,
+                3
+            )
+        );
+        let Instruction::Healthcheck(h) = instr(r#"healthcheck CMD ["/bin/check", "-q"]"#).unwrap()
+        else {
             panic!()
         };
-        assert_eq!(h.test, Some(vec!["CMD".into(), "/bin/check".into(), "-q".into()]));
-        let Instruction::Healthcheck(h) = instr("HEALTHCHECK NONE").unwrap() else { panic!() };
+        assert_eq!(
+            h.test,
+            Some(vec!["CMD".into(), "/bin/check".into(), "-q".into()])
+        );
+        let Instruction::Healthcheck(h) = instr("HEALTHCHECK NONE").unwrap() else {
+            panic!()
+        };
         assert_eq!(h.test, Some(vec!["NONE".into()]));
         for (bad, want) in [
             ("HEALTHCHECK NONE x", "takes no arguments"),
             ("HEALTHCHECK CMD", "Missing command"),
             ("HEALTHCHECK FOO x", "Unknown type"),
-            ("HEALTHCHECK --interval=1ns CMD x", "cannot be less than 1ms"),
+            (
+                "HEALTHCHECK --interval=1ns CMD x",
+                "cannot be less than 1ms",
+            ),
             ("HEALTHCHECK --interval=abc CMD x", "invalid duration"),
             ("HEALTHCHECK --retries=-1 CMD x", "cannot be negative"),
             ("HEALTHCHECK --bogus=1 CMD x", "unknown flag: --bogus"),
@@ -547,7 +629,10 @@ mod tests {
             ("EXPOSE", "EXPOSE requires at least one argument"),
             ("ENV", "ENV requires at least one argument"),
             ("VOLUME", "VOLUME requires at least one argument"),
-            ("SHELL /bin/bash -c", "SHELL requires the arguments to be in JSON form"),
+            (
+                "SHELL /bin/bash -c",
+                "SHELL requires the arguments to be in JSON form",
+            ),
             ("SHELL []", "SHELL requires at least one argument"),
             ("ONBUILD ONBUILD RUN x", "Chaining ONBUILD"),
             ("ONBUILD FROM x", "FROM isn't allowed as an ONBUILD trigger"),
@@ -558,16 +643,26 @@ mod tests {
             let e = instr(bad).unwrap_err();
             assert!(e.contains(want), "{bad}: {e}");
         }
-        assert_eq!(instr("onbuild  RUN echo hi").unwrap(), Instruction::Onbuild("RUN echo hi".into()));
+        assert_eq!(
+            instr("onbuild  RUN echo hi").unwrap(),
+            Instruction::Onbuild("RUN echo hi".into())
+        );
         assert_eq!(instr("ENTRYPOINT").unwrap(), Instruction::Entrypoint(None));
         assert_eq!(
             instr("FROM busybox AS Build").unwrap(),
-            Instruction::From { image: "busybox".into(), stage: Some("build".into()), flags: vec![] }
+            Instruction::From {
+                image: "busybox".into(),
+                stage: Some("build".into()),
+                flags: vec![]
+            }
         );
         assert_eq!(
             instr("ARG A B=2").unwrap(),
             Instruction::Arg(vec![("A".into(), None), ("B".into(), Some("2".into()))])
         );
-        assert_eq!(instr("EXPOSE 443 80").unwrap(), Instruction::Expose(vec!["443".into(), "80".into()]));
+        assert_eq!(
+            instr("EXPOSE 443 80").unwrap(),
+            Instruction::Expose(vec!["443".into(), "80".into()])
+        );
     }
 }

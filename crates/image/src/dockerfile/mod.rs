@@ -35,7 +35,11 @@ impl DockerfileError {
 
 impl fmt::Display for DockerfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "dockerfile parse error on line {}: {}", self.start_line, self.message)
+        write!(
+            f,
+            "dockerfile parse error on line {}: {}",
+            self.start_line, self.message
+        )
     }
 }
 

@@ -89,7 +89,9 @@ impl Directives {
                 "`" => self.escape = '`',
                 "\\" => self.escape = '\\',
                 other => {
-                    return Err(format!("invalid escape token '{other}' does not match ` or \\"));
+                    return Err(format!(
+                        "invalid escape token '{other}' does not match ` or \\"
+                    ));
                 }
             }
         }
@@ -100,10 +102,10 @@ impl Directives {
     /// whether the logical line ends here.
     fn trim_continuation<'a>(&self, line: &'a str) -> (&'a str, bool) {
         let t = line.trim_end_matches([' ', '\t']);
-        if let Some(before) = t.strip_suffix(self.escape) {
-            if before.is_empty() || !before.ends_with(self.escape) {
-                return (before, false);
-            }
+        if let Some(before) = t.strip_suffix(self.escape)
+            && (before.is_empty() || !before.ends_with(self.escape))
+        {
+            return (before, false);
         }
         (line, true)
     }
@@ -153,8 +155,8 @@ pub fn parse(text: &str) -> Result<Dockerfile, DockerfileError> {
             buf.push_str(part);
             end = e;
         }
-        let mut node =
-            node_from_line(&buf, d.escape).map_err(|m| DockerfileError::range(start, current, m))?;
+        let mut node = node_from_line(&buf, d.escape)
+            .map_err(|m| DockerfileError::range(start, current, m))?;
         node.start_line = start;
         node.end_line = current;
         nodes.push(node);
@@ -202,10 +204,8 @@ pub fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
         "label" => node.args = parse_name_val(rest, "LABEL", escape)?,
         "arg" => node.args = parse_words(rest, escape),
         "expose" | "from" => node.args = split_whitespace(rest),
-        "maintainer" | "stopsignal" | "user" | "workdir" => {
-            if !rest.is_empty() {
-                node.args = vec![rest.to_string()];
-            }
+        "maintainer" | "stopsignal" | "user" | "workdir" if !rest.is_empty() => {
+            node.args = vec![rest.to_string()];
         }
         "healthcheck" => {
             let (typ, cmd) = match rest.find(is_go_space) {
@@ -218,14 +218,12 @@ pub fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
                 node.json = json;
             }
         }
-        "onbuild" => {
-            if !rest.is_empty() {
-                let child = node_from_line(rest, escape)?;
-                node.args = std::iter::once(child.command.clone())
-                    .chain(child.args.iter().cloned())
-                    .collect();
-                node.sub = Some(Box::new(child));
-            }
+        "onbuild" if !rest.is_empty() => {
+            let child = node_from_line(rest, escape)?;
+            node.args = std::iter::once(child.command.clone())
+                .chain(child.args.iter().cloned())
+                .collect();
+            node.sub = Some(Box::new(child));
         }
         _ => {}
     }
@@ -247,7 +245,8 @@ fn split_whitespace(rest: &str) -> Vec<String> {
         .collect()
 }
 
-const ERR_NOT_STRINGS: &str = "when using JSON array syntax, arrays must be comprised of strings only";
+const ERR_NOT_STRINGS: &str =
+    "when using JSON array syntax, arrays must be comprised of strings only";
 
 /// `Some(args)` when `rest` is a JSON array of strings; `None` when it is
 /// not JSON at all; an error for a JSON array of non-strings.
@@ -501,15 +500,25 @@ mod tests {
     #[test]
     fn json_and_shell_forms() {
         let n = one(r#"CMD ["echo", "hi"]"#);
-        assert_eq!((n.args.clone(), n.json), (vec!["echo".into(), "hi".into()], true));
+        assert_eq!(
+            (n.args.clone(), n.json),
+            (vec!["echo".into(), "hi".into()], true)
+        );
         let n = one("CMD echo hi  there");
-        assert_eq!((n.args.clone(), n.json), (vec!["echo hi  there".into()], false));
+        assert_eq!(
+            (n.args.clone(), n.json),
+            (vec!["echo hi  there".into()], false)
+        );
         // Not valid JSON: shell form.
         let n = one("CMD [echo, hi]");
         assert_eq!(n.args, vec!["[echo, hi]".to_string()]);
         assert!(!n.json);
         let e = parse(r#"CMD ["a", 1]"#).unwrap_err();
-        assert!(e.to_string().contains("arrays must be comprised of strings only"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("arrays must be comprised of strings only"),
+            "{e}"
+        );
         let n = one("cmd []");
         assert!(n.json && n.args.is_empty());
         assert_eq!(n.name(), "cmd");
@@ -522,17 +531,26 @@ mod tests {
     #[test]
     fn env_forms() {
         let n = one(r#"ENV A=1 B="two words" C=x\ y"#);
-        assert_eq!(n.args, vec!["A", "1", "=", "B", "\"two words\"", "=", "C", "x\\ y", "="]);
+        assert_eq!(
+            n.args,
+            vec!["A", "1", "=", "B", "\"two words\"", "=", "C", "x\\ y", "="]
+        );
         let n = one("ENV PATH /usr/bin:/bin  extra");
         assert_eq!(n.args, vec!["PATH", "/usr/bin:/bin  extra", ""]);
-        assert!(parse("ENV A").unwrap_err().to_string().contains("ENV must have two arguments"));
+        assert!(
+            parse("ENV A")
+                .unwrap_err()
+                .to_string()
+                .contains("ENV must have two arguments")
+        );
         let e = parse("LABEL a=b c").unwrap_err().to_string();
         assert!(e.contains(r#"can't find = in "c""#), "{e}");
     }
 
     #[test]
     fn continuations_comments_and_directives() {
-        let df = parse("# escape=`\n# a comment\nRUN echo a `\n  # inside\n\n  b\nUSER x\n").unwrap();
+        let df =
+            parse("# escape=`\n# a comment\nRUN echo a `\n  # inside\n\n  b\nUSER x\n").unwrap();
         assert_eq!(df.escape, '`');
         assert_eq!(df.nodes.len(), 2);
         assert_eq!(df.nodes[0].args, vec!["echo a   b".to_string()]);
@@ -575,7 +593,10 @@ mod tests {
 
     #[test]
     fn words_keep_quotes_and_escapes() {
-        assert_eq!(parse_words(r#"a "b c" 'd e' f\ g"#, '\\'), vec!["a", "\"b c\"", "'d e'", "f\\ g"]);
+        assert_eq!(
+            parse_words(r#"a "b c" 'd e' f\ g"#, '\\'),
+            vec!["a", "\"b c\"", "'d e'", "f\\ g"]
+        );
         assert_eq!(parse_words(r#"x="" y"#, '\\'), vec!["x=\"\"", "y"]);
     }
 }

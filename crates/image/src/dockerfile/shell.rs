@@ -187,7 +187,8 @@ impl ShellWord<'_> {
             match self.next() {
                 None => {
                     return Err(
-                        "unexpected end of statement while looking for matching single-quote".into(),
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
                     );
                 }
                 Some('\'') => return Ok(out),
@@ -203,7 +204,8 @@ impl ShellWord<'_> {
             match self.peek() {
                 None => {
                     return Err(
-                        "unexpected end of statement while looking for matching double-quote".into(),
+                        "unexpected end of statement while looking for matching double-quote"
+                            .into(),
                     );
                 }
                 Some('"') => {
@@ -302,15 +304,27 @@ impl ShellWord<'_> {
         let value = self.env.get(&name);
         let unset = value.is_none() || (null_is_unset && value == Some(""));
         match ch {
-            '-' => Ok(if unset { word } else { value.unwrap_or_default().to_string() }),
+            '-' => Ok(if unset {
+                word
+            } else {
+                value.unwrap_or_default().to_string()
+            }),
             '+' => Ok(if unset { String::new() } else { word }),
             _ => {
                 if value.is_none() {
-                    let msg = if word.is_empty() { "is not allowed to be unset" } else { &word };
+                    let msg = if word.is_empty() {
+                        "is not allowed to be unset"
+                    } else {
+                        &word
+                    };
                     return Err(format!("{name}: {msg}"));
                 }
                 if unset {
-                    let msg = if word.is_empty() { "is not allowed to be empty" } else { &word };
+                    let msg = if word.is_empty() {
+                        "is not allowed to be empty"
+                    } else {
+                        &word
+                    };
                     return Err(format!("{name}: {msg}"));
                 }
                 Ok(value.unwrap_or_default().to_string())
@@ -324,7 +338,13 @@ mod tests {
     use super::*;
 
     fn env() -> Env {
-        Env::from_list(&["PWD=/home", "SHELL=bash", "KOREAN=한국어", "EMPTY=", "A=a b"])
+        Env::from_list(&[
+            "PWD=/home",
+            "SHELL=bash",
+            "KOREAN=한국어",
+            "EMPTY=",
+            "A=a b",
+        ])
     }
 
     fn word(s: &str) -> String {
@@ -384,7 +404,19 @@ mod tests {
     #[test]
     fn errors() {
         let lex = Lex::new('\\');
-        for bad in ["${", "${}", "${:x}", "${PWD", "${PWD:-x", "${PWD#x}", "${PWD/a/b}", "${NOPE?}", "${EMPTY:?must be set}", "'open", "\"open"] {
+        for bad in [
+            "${",
+            "${}",
+            "${:x}",
+            "${PWD",
+            "${PWD:-x",
+            "${PWD#x}",
+            "${PWD/a/b}",
+            "${NOPE?}",
+            "${EMPTY:?must be set}",
+            "'open",
+            "\"open",
+        ] {
             assert!(lex.process_word(bad, &env()).is_err(), "{bad}");
         }
         let e = lex.process_word("${NOPE:?needed}", &env()).unwrap_err();
@@ -401,6 +433,9 @@ mod tests {
     #[test]
     fn backtick_escape() {
         let lex = Lex::new('`');
-        assert_eq!(lex.process_word(r"C:\dir `$PWD", &env()).unwrap(), r"C:\dir $PWD");
+        assert_eq!(
+            lex.process_word(r"C:\dir `$PWD", &env()).unwrap(),
+            r"C:\dir $PWD"
+        );
     }
 }

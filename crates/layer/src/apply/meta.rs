@@ -11,7 +11,13 @@ use crate::error::Result;
 use crate::sys;
 
 /// Owner first: `chown` clears setuid/setgid bits, so the mode comes after.
-pub fn set_owner_mode_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32, mode: u32, rel: &[u8]) -> Result<()> {
+pub fn set_owner_mode_fd(
+    fd: BorrowedFd<'_>,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    rel: &[u8],
+) -> Result<()> {
     sys::fchown(fd, uid, gid).map_err(|e| host_err("chown", rel, e))?;
     sys::fchmod(fd, mode & 0o7777).map_err(|e| host_err("chmod", rel, e))
 }
@@ -47,7 +53,10 @@ pub fn set_xattrs(target: Target<'_>, xattrs: &[(Vec<u8>, Vec<u8>)], rel: &[u8])
             continue;
         }
         let Ok(cname) = sys::cstring(name) else {
-            return Err(invalid(format!("NUL byte in an xattr name of {:?}", lossy(rel))));
+            return Err(invalid(format!(
+                "NUL byte in an xattr name of {:?}",
+                lossy(rel)
+            )));
         };
         let result = match target {
             Target::Fd(fd) => sys::fsetxattr(fd, &cname, value),
@@ -58,8 +67,17 @@ pub fn set_xattrs(target: Target<'_>, xattrs: &[(Vec<u8>, Vec<u8>)], rel: &[u8])
             Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOTSUP)) => {
                 debug!(path = %lossy(rel), xattr = %lossy(name), error = %e, "xattr not set");
             }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ERANGE | libc::E2BIG)) => {
-                return Err(invalid(format!("cannot set xattr {:?} on {:?}: {e}", lossy(name), lossy(rel))));
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINVAL | libc::ERANGE | libc::E2BIG)
+                ) =>
+            {
+                return Err(invalid(format!(
+                    "cannot set xattr {:?} on {:?}: {e}",
+                    lossy(name),
+                    lossy(rel)
+                )));
             }
             Err(e) => return Err(host_err("set xattr on", rel, e)),
         }

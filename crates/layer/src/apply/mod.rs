@@ -10,12 +10,12 @@ mod tests;
 #[cfg(test)]
 mod tests_hostile;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use tracing::{debug, warn};
@@ -67,6 +67,9 @@ pub fn apply_tar(
         dir_times: Vec::new(),
         cache: None,
         bytes: 0,
+        refs: BTreeMap::new(),
+        stash: reader.stash_dir().map(Path::to_path_buf),
+        stash_fd: None,
     };
     while let Some(entry) = reader.next_entry()? {
         applier.entry(&mut reader, &entry)?;
@@ -94,6 +97,11 @@ struct Applier {
     /// The last parent directory resolved.
     cache: Option<(Vec<u8>, Rc<OwnedFd>)>,
     bytes: u64,
+    /// Files whose content the tar-split refers to: path → record.
+    refs: BTreeMap<Vec<u8>, u64>,
+    /// Where to keep such contents before a later entry removes them.
+    stash: Option<PathBuf>,
+    stash_fd: Option<OwnedFd>,
 }
 
 fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -110,8 +118,16 @@ pub(crate) fn invalid(msg: impl std::fmt::Display) -> LayerError {
 fn entry_err(op: &str, rel: &[u8], e: io::Error) -> LayerError {
     match e.raw_os_error() {
         Some(
-            libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::EEXIST | libc::EISDIR | libc::ENOTEMPTY
-            | libc::EINVAL | libc::EXDEV | libc::EMLINK | libc::ENAMETOOLONG,
+            libc::ENOENT
+            | libc::ENOTDIR
+            | libc::ELOOP
+            | libc::EEXIST
+            | libc::EISDIR
+            | libc::ENOTEMPTY
+            | libc::EINVAL
+            | libc::EXDEV
+            | libc::EMLINK
+            | libc::ENAMETOOLONG,
         ) => invalid(format!("cannot {op} {:?}: {e}", lossy(rel))),
         _ => LayerError::io(format!("{op} {}", lossy(rel)), e),
     }
@@ -130,8 +146,10 @@ fn is_errno(e: &io::Error, errno: i32) -> bool {
 }
 
 fn owner(e: &Entry, rel: &[u8]) -> Result<(u32, u32)> {
-    let uid = u32::try_from(e.uid).map_err(|_| invalid(format!("uid {} of {:?} is out of range", e.uid, lossy(rel))))?;
-    let gid = u32::try_from(e.gid).map_err(|_| invalid(format!("gid {} of {:?} is out of range", e.gid, lossy(rel))))?;
+    let uid = u32::try_from(e.uid)
+        .map_err(|_| invalid(format!("uid {} of {:?} is out of range", e.uid, lossy(rel))))?;
+    let gid = u32::try_from(e.gid)
+        .map_err(|_| invalid(format!("gid {} of {:?} is out of range", e.gid, lossy(rel))))?;
     Ok((uid, gid))
 }
 
@@ -141,7 +159,10 @@ impl Applier {
         if rel.is_empty() {
             return match e.kind {
                 EntryKind::Dir => self.root_dir(e),
-                _ => Err(invalid(format!("{:?} names the layer root but is not a directory", lossy(&e.path)))),
+                _ => Err(invalid(format!(
+                    "{:?} names the layer root but is not a directory",
+                    lossy(&e.path)
+                ))),
             };
         }
         let (parent, name) = path::split_last(&rel);
@@ -200,7 +221,12 @@ impl Applier {
         {
             return Ok(fd.clone());
         }
-        let fd = match sys::open_in_root(self.root.as_fd(), parent, libc::O_PATH | libc::O_DIRECTORY, 0) {
+        let fd = match sys::open_in_root(
+            self.root.as_fd(),
+            parent,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+        ) {
             Ok(fd) => fd,
             Err(e) if is_errno(&e, libc::ENOENT) => self.make_dirs(parent)?,
             Err(e) => return Err(entry_err("open directory", parent, e)),
@@ -211,19 +237,31 @@ impl Applier {
     }
 
     fn make_dirs(&mut self, dir: &[u8]) -> Result<OwnedFd> {
-        let mut cur = sys::open_in_root(self.root.as_fd(), b"", libc::O_PATH | libc::O_DIRECTORY, 0)
-            .map_err(|e| host_err("open", b"/", e))?;
+        let mut cur =
+            sys::open_in_root(self.root.as_fd(), b"", libc::O_PATH | libc::O_DIRECTORY, 0)
+                .map_err(|e| host_err("open", b"/", e))?;
         let mut prefix = Vec::new();
         for comp in dir.split(|&b| b == b'/') {
             prefix = path::join(&prefix, comp);
-            match sys::open_in_root(self.root.as_fd(), &prefix, libc::O_PATH | libc::O_DIRECTORY, 0) {
+            match sys::open_in_root(
+                self.root.as_fd(),
+                &prefix,
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            ) {
                 Ok(fd) => cur = fd,
                 Err(e) if is_errno(&e, libc::ENOENT) => {
                     let c = cname(comp)?;
-                    sys::mkdirat(cur.as_fd(), &c, 0o755).map_err(|e| entry_err("create directory", &prefix, e))?;
+                    sys::mkdirat(cur.as_fd(), &c, 0o755)
+                        .map_err(|e| entry_err("create directory", &prefix, e))?;
                     self.mark_written(&prefix);
-                    cur = sys::openat(cur.as_fd(), &c, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
-                        .map_err(|e| entry_err("open directory", &prefix, e))?;
+                    cur = sys::openat(
+                        cur.as_fd(),
+                        &c,
+                        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                        0,
+                    )
+                    .map_err(|e| entry_err("open directory", &prefix, e))?;
                 }
                 Err(e) => return Err(entry_err("open directory", &prefix, e)),
             }
@@ -233,6 +271,7 @@ impl Applier {
 
     /// Removes whatever is at `name` in `dir` (recursively for a directory).
     fn remove_entry(&mut self, dir: BorrowedFd<'_>, name: &CStr, rel: &[u8]) -> Result<()> {
+        self.preserve_refs(rel)?;
         // A removed directory may be (an ancestor of) the cached parent.
         self.cache = None;
         sys::remove_all_at(dir, name).map_err(|e| host_err("remove", rel, e))
@@ -269,12 +308,19 @@ impl Applier {
         let pfd = self.parent(parent)?;
         let c = cname(name)?;
         let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-        let fd = self.create(pfd.as_fd(), &c, rel, "create file", || sys::openat(pfd.as_fd(), &c, flags, 0o600))?;
+        let fd = self.create(pfd.as_fd(), &c, rel, "create file", || {
+            sys::openat(pfd.as_fd(), &c, flags, 0o600)
+        })?;
         let mut file = File::from(fd);
-        self.bytes += reader.copy_content(&mut file, rel)?;
+        let copied = reader.copy_content(&mut file, rel)?;
+        self.bytes += copied.bytes;
+        if let Some(record) = copied.record {
+            self.refs.insert(rel.to_vec(), record);
+        }
         meta::set_owner_mode_fd(file.as_fd(), uid, gid, e.mode, rel)?;
         meta::set_xattrs(meta::Target::Fd(file.as_fd()), &e.xattrs, rel)?;
-        sys::futimens(file.as_fd(), e.atime, e.mtime).map_err(|err| host_err("set times of", rel, err))?;
+        sys::futimens(file.as_fd(), e.atime, e.mtime)
+            .map_err(|err| host_err("set times of", rel, err))?;
         self.mark_written(rel);
         Ok(())
     }
@@ -286,16 +332,23 @@ impl Applier {
         match sys::mkdirat(pfd.as_fd(), &c, 0o700) {
             Ok(()) => {}
             Err(err) if is_errno(&err, libc::EEXIST) => {
-                let st = sys::fstatat_nofollow(pfd.as_fd(), &c).map_err(|err| host_err("stat", rel, err))?;
+                let st = sys::fstatat_nofollow(pfd.as_fd(), &c)
+                    .map_err(|err| host_err("stat", rel, err))?;
                 if !sys::is_dir(&st) {
                     self.remove_entry(pfd.as_fd(), &c, rel)?;
-                    sys::mkdirat(pfd.as_fd(), &c, 0o700).map_err(|err| entry_err("create directory", rel, err))?;
+                    sys::mkdirat(pfd.as_fd(), &c, 0o700)
+                        .map_err(|err| entry_err("create directory", rel, err))?;
                 }
             }
             Err(err) => return Err(entry_err("create directory", rel, err)),
         }
-        let fd = sys::openat(pfd.as_fd(), &c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
-            .map_err(|err| entry_err("open directory", rel, err))?;
+        let fd = sys::openat(
+            pfd.as_fd(),
+            &c,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        )
+        .map_err(|err| entry_err("open directory", rel, err))?;
         meta::set_owner_mode_fd(fd.as_fd(), uid, gid, e.mode, rel)?;
         meta::set_xattrs(meta::Target::Fd(fd.as_fd()), &e.xattrs, rel)?;
         self.dir_times.push((rel.to_vec(), e.atime, e.mtime));
@@ -305,8 +358,13 @@ impl Applier {
 
     fn root_dir(&mut self, e: &Entry) -> Result<()> {
         let (uid, gid) = owner(e, b"/")?;
-        let fd = sys::open_in_root(self.root.as_fd(), b"", libc::O_RDONLY | libc::O_DIRECTORY, 0)
-            .map_err(|err| host_err("open", b"/", err))?;
+        let fd = sys::open_in_root(
+            self.root.as_fd(),
+            b"",
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            0,
+        )
+        .map_err(|err| host_err("open", b"/", err))?;
         meta::set_owner_mode_fd(fd.as_fd(), uid, gid, e.mode, b"/")?;
         meta::set_xattrs(meta::Target::Fd(fd.as_fd()), &e.xattrs, b"/")?;
         self.dir_times.push((Vec::new(), e.atime, e.mtime));
@@ -316,36 +374,64 @@ impl Applier {
     fn symlink(&mut self, e: &Entry, rel: &[u8], parent: &[u8], name: &[u8]) -> Result<()> {
         let (uid, gid) = owner(e, rel)?;
         if e.link.is_empty() {
-            return Err(invalid(format!("symlink {:?} has an empty target", lossy(rel))));
+            return Err(invalid(format!(
+                "symlink {:?} has an empty target",
+                lossy(rel)
+            )));
         }
         let target = cname(&e.link)?;
         let pfd = self.parent(parent)?;
         let c = cname(name)?;
-        self.create(pfd.as_fd(), &c, rel, "create symlink", || sys::symlinkat(&target, pfd.as_fd(), &c))?;
-        sys::fchownat_nofollow(pfd.as_fd(), &c, uid, gid).map_err(|err| host_err("chown", rel, err))?;
+        self.create(pfd.as_fd(), &c, rel, "create symlink", || {
+            sys::symlinkat(&target, pfd.as_fd(), &c)
+        })?;
+        sys::fchownat_nofollow(pfd.as_fd(), &c, uid, gid)
+            .map_err(|err| host_err("chown", rel, err))?;
         meta::set_xattrs(meta::Target::At(pfd.as_fd(), &c), &e.xattrs, rel)?;
-        sys::utimensat_nofollow(pfd.as_fd(), &c, e.atime, e.mtime).map_err(|err| host_err("set times of", rel, err))?;
+        sys::utimensat_nofollow(pfd.as_fd(), &c, e.atime, e.mtime)
+            .map_err(|err| host_err("set times of", rel, err))?;
         self.mark_written(rel);
         Ok(())
     }
 
     fn hardlink(&mut self, e: &Entry, rel: &[u8], parent: &[u8], name: &[u8]) -> Result<()> {
-        let target = normalize(&e.link)
-            .map_err(|_| invalid(format!("hard link {:?} points outside the layer: {:?}", lossy(rel), lossy(&e.link))))?;
+        let target = normalize(&e.link).map_err(|_| {
+            invalid(format!(
+                "hard link {:?} points outside the layer: {:?}",
+                lossy(rel),
+                lossy(&e.link)
+            ))
+        })?;
         if target.is_empty() {
             return Err(invalid(format!("hard link {:?} has no target", lossy(rel))));
         }
-        let missing = || invalid(format!("hard link {:?}: target {:?} does not exist in the layer", lossy(rel), lossy(&e.link)));
+        let missing = || {
+            invalid(format!(
+                "hard link {:?}: target {:?} does not exist in the layer",
+                lossy(rel),
+                lossy(&e.link)
+            ))
+        };
         let (tparent, tname) = path::split_last(&target);
-        let tfd = match sys::open_in_root(self.root.as_fd(), tparent, libc::O_PATH | libc::O_DIRECTORY, 0) {
+        let tfd = match sys::open_in_root(
+            self.root.as_fd(),
+            tparent,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+        ) {
             Ok(fd) => fd,
-            Err(err) if is_errno(&err, libc::ENOENT) || is_errno(&err, libc::ENOTDIR) => return Err(missing()),
+            Err(err) if is_errno(&err, libc::ENOENT) || is_errno(&err, libc::ENOTDIR) => {
+                return Err(missing());
+            }
             Err(err) => return Err(entry_err("resolve link target of", rel, err)),
         };
         let tc = cname(tname)?;
         match sys::fstatat_nofollow(tfd.as_fd(), &tc) {
             Ok(st) if sys::is_dir(&st) => {
-                return Err(invalid(format!("hard link {:?} points to a directory", lossy(rel))));
+                return Err(invalid(format!(
+                    "hard link {:?} points to a directory",
+                    lossy(rel)
+                )));
             }
             Ok(_) => {}
             Err(err) if is_errno(&err, libc::ENOENT) => return Err(missing()),
@@ -371,10 +457,12 @@ impl Applier {
         self.create(pfd.as_fd(), &c, rel, "create fifo", || {
             sys::mknodat(pfd.as_fd(), &c, libc::S_IFIFO | 0o600, 0, 0)
         })?;
-        sys::fchownat_nofollow(pfd.as_fd(), &c, uid, gid).map_err(|err| host_err("chown", rel, err))?;
+        sys::fchownat_nofollow(pfd.as_fd(), &c, uid, gid)
+            .map_err(|err| host_err("chown", rel, err))?;
         meta::chmod_at(pfd.as_fd(), &c, e.mode, rel)?;
         meta::set_xattrs(meta::Target::At(pfd.as_fd(), &c), &e.xattrs, rel)?;
-        sys::utimensat_nofollow(pfd.as_fd(), &c, e.atime, e.mtime).map_err(|err| host_err("set times of", rel, err))?;
+        sys::utimensat_nofollow(pfd.as_fd(), &c, e.atime, e.mtime)
+            .map_err(|err| host_err("set times of", rel, err))?;
         self.mark_written(rel);
         Ok(())
     }
@@ -395,9 +483,16 @@ impl Applier {
                 if self.written.contains(&rel) {
                     return Ok(());
                 }
-                let pfd = match sys::open_in_root(self.root.as_fd(), parent, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                let pfd = match sys::open_in_root(
+                    self.root.as_fd(),
+                    parent,
+                    libc::O_PATH | libc::O_DIRECTORY,
+                    0,
+                ) {
                     Ok(fd) => fd,
-                    Err(e) if is_errno(&e, libc::ENOENT) || is_errno(&e, libc::ENOTDIR) => return Ok(()),
+                    Err(e) if is_errno(&e, libc::ENOENT) || is_errno(&e, libc::ENOTDIR) => {
+                        return Ok(());
+                    }
                     Err(e) => return Err(entry_err("open directory", parent, e)),
                 };
                 self.remove_entry(pfd.as_fd(), &c, &rel)
@@ -421,6 +516,71 @@ impl Applier {
         }
     }
 
+    /// Before `rel` (and everything below it) is removed, keeps the
+    /// contents the tar-split refers to in the stash, so that the exact
+    /// stream can still be rebuilt (archives may hold a path twice).
+    fn preserve_refs(&mut self, rel: &[u8]) -> Result<()> {
+        if self.refs.is_empty() {
+            return Ok(());
+        }
+        let mut doomed = Vec::new();
+        if let Some(record) = self.refs.remove(rel) {
+            doomed.push((rel.to_vec(), record));
+        }
+        let (mut lo, mut hi) = (rel.to_vec(), rel.to_vec());
+        lo.push(b'/');
+        hi.push(b'/' + 1);
+        let below: Vec<Vec<u8>> = self.refs.range(lo..hi).map(|(k, _)| k.clone()).collect();
+        for key in below {
+            if let Some(record) = self.refs.remove(&key) {
+                doomed.push((key, record));
+            }
+        }
+        for (path, record) in doomed {
+            self.stash_file(&path, record)?;
+        }
+        Ok(())
+    }
+
+    fn stash_file(&mut self, path: &[u8], record: u64) -> Result<()> {
+        let Some(dir) = &self.stash else {
+            warn!(path = %lossy(path), "content replaced within the layer; its tar cannot be rebuilt exactly");
+            return Ok(());
+        };
+        if self.stash_fd.is_none() {
+            berth_fsutil::create_dir_all_mode(dir, 0o700)
+                .map_err(|e| LayerError::io(format!("create {}", dir.display()), e))?;
+            let fd = sys::open_dir_path(dir)
+                .map_err(|e| LayerError::io(format!("open {}", dir.display()), e))?;
+            self.stash_fd = Some(fd);
+        }
+        let Some(stash) = &self.stash_fd else {
+            return Ok(());
+        };
+        let src = match sys::open_in_root(
+            self.root.as_fd(),
+            path,
+            libc::O_RDONLY | libc::O_NOFOLLOW,
+            0,
+        ) {
+            Ok(fd) => fd,
+            Err(e) => {
+                warn!(path = %lossy(path), error = %e, "cannot keep replaced content");
+                return Ok(());
+            }
+        };
+        let name = cname(record.to_string().as_bytes())?;
+        let stash_err = |e| LayerError::io(format!("keep replaced content of {}", lossy(path)), e);
+        if sys::link_fd(src.as_fd(), stash.as_fd(), &name).is_ok() {
+            return Ok(());
+        }
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+        let mut dst =
+            File::from(sys::openat(stash.as_fd(), &name, flags, 0o600).map_err(stash_err)?);
+        io::copy(&mut File::from(src), &mut dst).map_err(stash_err)?;
+        Ok(())
+    }
+
     /// Sets the times recorded for directories; the last entry for a
     /// directory wins. Directories replaced since are skipped.
     fn set_dir_times(&mut self) -> Result<()> {
@@ -432,10 +592,18 @@ impl Applier {
             let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
             let fd = match sys::open_in_root(self.root.as_fd(), rel, flags, 0) {
                 Ok(fd) => fd,
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => continue,
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
+                    ) =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(host_err("open directory", rel, e)),
             };
-            sys::futimens(fd.as_fd(), atime, mtime).map_err(|e| host_err("set times of", rel, e))?;
+            sys::futimens(fd.as_fd(), atime, mtime)
+                .map_err(|e| host_err("set times of", rel, e))?;
         }
         Ok(())
     }
@@ -443,7 +611,11 @@ impl Applier {
 
 /// Removes every entry below `dir` (at `rel`) that this layer did not write;
 /// directories this layer wrote are kept and searched in turn.
-fn purge_unwritten(dir: BorrowedFd<'_>, rel: &mut Vec<u8>, written: &HashSet<Vec<u8>>) -> Result<()> {
+fn purge_unwritten(
+    dir: BorrowedFd<'_>,
+    rel: &mut Vec<u8>,
+    written: &HashSet<Vec<u8>>,
+) -> Result<()> {
     let entries = sys::read_dir(dir).map_err(|e| host_err("read directory", rel, e))?;
     for entry in entries {
         let saved = rel.len();
@@ -454,7 +626,12 @@ fn purge_unwritten(dir: BorrowedFd<'_>, rel: &mut Vec<u8>, written: &HashSet<Vec
         let result = if !written.contains(rel.as_slice()) {
             sys::remove_all_at(dir, &entry.name).map_err(|e| host_err("remove", rel, e))
         } else {
-            match sys::openat(dir, &entry.name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
+            match sys::openat(
+                dir,
+                &entry.name,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                0,
+            ) {
                 Ok(child) => purge_unwritten(child.as_fd(), rel, written),
                 // Not a directory (or a symlink): kept as it is.
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => Ok(()),

@@ -10,7 +10,15 @@ use crate::testutil::{Spec, TarBuilder, pax_record, tree};
 
 pub fn apply_with(dir: &Path, data: &[u8], whiteouts: WhiteoutMode) -> Result<ApplyOutcome> {
     let mut input = data;
-    apply_tar(dir, &mut input, ApplyOptions { whiteouts, sync: false }, None)
+    apply_tar(
+        dir,
+        &mut input,
+        ApplyOptions {
+            whiteouts,
+            sync: false,
+        },
+        None,
+    )
 }
 
 fn apply(dir: &Path, data: &[u8]) -> Result<ApplyOutcome> {
@@ -45,13 +53,19 @@ fn files_dirs_links_and_outcome() {
     assert_eq!(out.written, 6 + 10);
     let root = dir.path();
     assert_eq!(fs::read(root.join("etc/hostname")).unwrap(), b"berth\n");
-    assert_eq!(fs::read_link(root.join("etc/alias")).unwrap(), Path::new("hostname"));
+    assert_eq!(
+        fs::read_link(root.join("etc/alias")).unwrap(),
+        Path::new("hostname")
+    );
     let a = fs::metadata(root.join("etc/hostname")).unwrap();
     let b = fs::metadata(root.join("etc/hard")).unwrap();
     assert_eq!(a.ino(), b.ino());
     assert_eq!(a.nlink(), 2);
     // bin/ had no entry of its own: created 0755.
-    assert_eq!(fs::metadata(root.join("bin")).unwrap().permissions().mode() & 0o7777, 0o755);
+    assert_eq!(
+        fs::metadata(root.join("bin")).unwrap().permissions().mode() & 0o7777,
+        0o755
+    );
     assert_eq!(fs::read(root.join("bin/tool")).unwrap(), b"#!/bin/sh\n");
 }
 
@@ -128,8 +142,17 @@ fn pax_metadata_xattrs_and_long_names() {
     assert_eq!(m.uid(), 3_000_000);
     assert_eq!(xattr(&p, "user.berth").as_deref(), Some(&b"yes"[..]));
     assert_eq!(xattr(&p, "trusted.overlay.redirect"), None);
-    assert_eq!(fs::read_link(dir.path().join("lnk")).unwrap().to_str().unwrap(), long_target);
-    assert_eq!(fs::read(dir.path().join("g".repeat(130)).join("gnu")).unwrap(), b"gnu");
+    assert_eq!(
+        fs::read_link(dir.path().join("lnk"))
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        long_target
+    );
+    assert_eq!(
+        fs::read(dir.path().join("g".repeat(130)).join("gnu")).unwrap(),
+        b"gnu"
+    );
     assert!(!dir.path().join("ignored-short-name").exists());
 }
 
@@ -149,7 +172,10 @@ fn overlay_whiteouts() {
     assert!(m.file_type().is_char_device());
     assert_eq!(m.rdev(), 0);
     assert!(!dir.path().join("a/.wh.gone").exists());
-    assert_eq!(xattr(&dir.path().join("o"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
+    assert_eq!(
+        xattr(&dir.path().join("o"), "trusted.overlay.opaque").as_deref(),
+        Some(&b"y"[..])
+    );
     assert!(!dir.path().join(".wh..wh.plnk").exists());
     assert!(!dir.path().join("o/.wh..wh..opq").exists());
 }
@@ -159,7 +185,15 @@ fn naive_whiteouts_and_opaque_dirs() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // What the parent layer left (a vfs copy).
-    for p in ["a/gone", "a/stays", "o/old1", "o/sub/old2", "p/old", "q/old", "q/keep/old"] {
+    for p in [
+        "a/gone",
+        "a/stays",
+        "o/old1",
+        "o/sub/old2",
+        "p/old",
+        "q/old",
+        "q/keep/old",
+    ] {
         fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
         fs::write(root.join(p), b"lower").unwrap();
     }
@@ -183,7 +217,18 @@ fn naive_whiteouts_and_opaque_dirs() {
     let t = tree(root);
     assert_eq!(
         t,
-        ["a", "a/mine", "a/stays", "o", "o/new", "p", "p/new", "q", "q/keep", "q/keep/new"],
+        [
+            "a",
+            "a/mine",
+            "a/stays",
+            "o",
+            "o/new",
+            "p",
+            "p/new",
+            "q",
+            "q/keep",
+            "q/keep/new"
+        ],
         "{t:?}"
     );
 }
@@ -205,7 +250,12 @@ fn existing_entries_are_replaced_but_dirs_merge() {
         .finish();
     apply_with(root, &tar, WhiteoutMode::Naive).unwrap();
     assert!(root.join("d/g").is_file());
-    assert!(fs::symlink_metadata(root.join("d/sub/f")).unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(root.join("d/sub/f"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert!(root.join("f").is_dir());
     assert_eq!(fs::read(root.join("x")).unwrap(), b"now a file");
 }
@@ -278,8 +328,9 @@ fn split_records_reproduce_the_stream() {
     while let Some(rec) = r.next_record().unwrap() {
         match rec {
             Record::Raw(b) => rebuilt.extend(b),
-            Record::File { path, size } => {
-                let data = fs::read(dir.path().join(String::from_utf8(path.clone()).unwrap())).unwrap();
+            Record::File { path, size, .. } => {
+                let data =
+                    fs::read(dir.path().join(String::from_utf8(path.clone()).unwrap())).unwrap();
                 assert_eq!(data.len() as u64, size);
                 rebuilt.extend(data);
                 files.push(String::from_utf8(path).unwrap());

@@ -45,11 +45,22 @@ impl Sandbox {
 
     /// Nothing outside `root` was added, removed or changed.
     fn assert_contained(&self) {
-        let now: Vec<String> = tree(&self.base).into_iter().filter(|p| !p.starts_with("root/")).collect();
-        let before: Vec<String> = self.before.iter().filter(|p| !p.starts_with("root/")).cloned().collect();
+        let now: Vec<String> = tree(&self.base)
+            .into_iter()
+            .filter(|p| !p.starts_with("root/"))
+            .collect();
+        let before: Vec<String> = self
+            .before
+            .iter()
+            .filter(|p| !p.starts_with("root/"))
+            .cloned()
+            .collect();
         assert_eq!(now, before, "entries outside the layer root changed");
         assert_eq!(fs::read(self.base.join("outside")).unwrap(), b"precious");
-        assert_eq!(fs::read(self.base.join("outside_dir/file")).unwrap(), b"precious");
+        assert_eq!(
+            fs::read(self.base.join("outside_dir/file")).unwrap(),
+            b"precious"
+        );
     }
 
     fn abs(&self, rel: &str) -> String {
@@ -84,8 +95,14 @@ fn absolute_names_stay_inside() {
     let s = Sandbox::new();
     let name = format!("/{}/x", unique("abs"));
     let evil = s.abs("outside");
-    s.apply(&TarBuilder::new().file(&name, b"in").file(&evil, b"in").file("/../../y", b"in").finish())
-        .unwrap();
+    s.apply(
+        &TarBuilder::new()
+            .file(&name, b"in")
+            .file(&evil, b"in")
+            .file("/../../y", b"in")
+            .finish(),
+    )
+    .unwrap();
     assert!(!Path::new(&name).exists());
     assert_eq!(fs::read(s.root.join(&name[1..])).unwrap(), b"in");
     assert_eq!(fs::read(s.root.join(&evil[1..])).unwrap(), b"in");
@@ -154,7 +171,11 @@ fn regular_file_replaces_symlink_instead_of_writing_through() {
 fn dir_replaced_by_symlink_mid_archive() {
     for target in ["outside_dir", "../outside_dir", "/"] {
         let s = Sandbox::new();
-        let target = if target == "outside_dir" { s.abs("outside_dir") } else { target.to_string() };
+        let target = if target == "outside_dir" {
+            s.abs("outside_dir")
+        } else {
+            target.to_string()
+        };
         let tar = TarBuilder::new()
             .dir("d/")
             .file("d/a", b"first")
@@ -191,11 +212,15 @@ fn symlink_to_parent_then_file_through_it() {
 fn hard_links_out_of_the_layer_are_refused() {
     for target in ["/etc/passwd", "../outside", "a/../../outside", "missing"] {
         let s = Sandbox::new();
-        let before = fs::metadata("/etc/passwd").map(|m| std::os::unix::fs::MetadataExt::nlink(&m)).ok();
+        let before = fs::metadata("/etc/passwd")
+            .map(|m| std::os::unix::fs::MetadataExt::nlink(&m))
+            .ok();
         let msg = assert_invalid(s.apply(&TarBuilder::new().hardlink("h", target).finish()));
         assert!(msg.contains("hard link"), "{msg}");
         assert!(!s.root.join("h").exists());
-        let after = fs::metadata("/etc/passwd").map(|m| std::os::unix::fs::MetadataExt::nlink(&m)).ok();
+        let after = fs::metadata("/etc/passwd")
+            .map(|m| std::os::unix::fs::MetadataExt::nlink(&m))
+            .ok();
         assert_eq!(before, after);
         s.assert_contained();
     }
@@ -229,7 +254,11 @@ fn hard_link_to_symlink_links_the_symlink() {
 #[test]
 fn writing_a_hard_linked_name_replaces_it() {
     let s = Sandbox::new();
-    let tar = TarBuilder::new().file("a", b"original").hardlink("h", "a").file("h", b"new").finish();
+    let tar = TarBuilder::new()
+        .file("a", b"original")
+        .hardlink("h", "a")
+        .file("h", b"new")
+        .finish();
     s.apply(&tar).unwrap();
     assert_eq!(fs::read(s.root.join("a")).unwrap(), b"original");
     assert_eq!(fs::read(s.root.join("h")).unwrap(), b"new");
@@ -252,24 +281,62 @@ fn device_nodes_are_skipped() {
 fn long_names_with_dotdot_are_refused() {
     let climb = format!("{}outside", "../".repeat(60));
     let s = Sandbox::new();
-    assert_invalid(s.apply(&TarBuilder::new().pax(&[(b"path", climb.as_bytes())]).file("x", b"evil").finish()));
-    assert_invalid(s.apply(&TarBuilder::new().gnu_long_name(climb.as_bytes()).file("x", b"evil").finish()));
-    assert_invalid(s.apply(&TarBuilder::new().pax(&[(b"linkpath", climb.as_bytes())]).hardlink("h", "x").finish()));
+    assert_invalid(
+        s.apply(
+            &TarBuilder::new()
+                .pax(&[(b"path", climb.as_bytes())])
+                .file("x", b"evil")
+                .finish(),
+        ),
+    );
+    assert_invalid(
+        s.apply(
+            &TarBuilder::new()
+                .gnu_long_name(climb.as_bytes())
+                .file("x", b"evil")
+                .finish(),
+        ),
+    );
+    assert_invalid(
+        s.apply(
+            &TarBuilder::new()
+                .pax(&[(b"linkpath", climb.as_bytes())])
+                .hardlink("h", "x")
+                .finish(),
+        ),
+    );
     s.assert_contained();
 }
 
 #[test]
 fn nul_in_names_is_refused() {
     let s = Sandbox::new();
-    let msg = assert_invalid(s.apply(&TarBuilder::new().pax(&[(b"path", b"a\0b")]).file("x", b"").finish()));
+    let msg = assert_invalid(
+        s.apply(
+            &TarBuilder::new()
+                .pax(&[(b"path", b"a\0b")])
+                .file("x", b"")
+                .finish(),
+        ),
+    );
     assert!(msg.contains("NUL"), "{msg}");
-    assert_invalid(s.apply(&TarBuilder::new().gnu_long_name(b"a\0b/c").file("x", b"").finish()));
+    assert_invalid(
+        s.apply(
+            &TarBuilder::new()
+                .gnu_long_name(b"a\0b/c")
+                .file("x", b"")
+                .finish(),
+        ),
+    );
     s.assert_contained();
 }
 
 #[test]
 fn truncated_archives_are_invalid() {
-    let full = TarBuilder::new().file("a", &vec![1u8; 3000]).file("b", b"b").finish();
+    let full = TarBuilder::new()
+        .file("a", &vec![1u8; 3000])
+        .file("b", b"b")
+        .finish();
     for cut in [100, 512 + 1000, 512 + 3072 + 10, full.len() - 1100] {
         let s = Sandbox::new();
         let msg = assert_invalid(s.apply(&full[..cut]));
@@ -286,7 +353,10 @@ fn bad_headers_are_invalid() {
     assert!(assert_invalid(s.apply(&tar)).contains("checksum"));
     let mut spec = Spec::new("big", b'0');
     spec.size = Some(1 << 50);
-    assert!(assert_invalid(s.apply(&TarBuilder::new().entry(&spec, b"").finish())).contains("too large"));
+    assert!(
+        assert_invalid(s.apply(&TarBuilder::new().entry(&spec, b"").finish()))
+            .contains("too large")
+    );
     assert_invalid(s.apply(&[0x42; 2048]));
     s.assert_contained();
 }
@@ -337,7 +407,10 @@ fn whiteouts_cannot_reach_outside() {
 #[test]
 fn symlink_loops_are_invalid() {
     let s = Sandbox::new();
-    let tar = TarBuilder::new().symlink("l", "l").file("l/x", b"x").finish();
+    let tar = TarBuilder::new()
+        .symlink("l", "l")
+        .file("l/x", b"x")
+        .finish();
     assert_invalid(s.apply(&tar));
     s.assert_contained();
 }

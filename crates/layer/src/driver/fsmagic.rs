@@ -4,8 +4,6 @@ use std::path::Path;
 
 use crate::sys;
 
-pub const OVERLAYFS: i64 = 0x794c_7630;
-
 /// The filesystem type of `path` (statfs `f_type`).
 pub fn fs_type(path: &Path) -> std::io::Result<i64> {
     let c = sys::path_cstring(path)?;
@@ -13,7 +11,9 @@ pub fn fs_type(path: &Path) -> std::io::Result<i64> {
     if unsafe { libc::statfs(c.as_ptr(), buf.as_mut_ptr()) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(unsafe { buf.assume_init() }.f_type as i64)
+    // `f_type`'s width differs between architectures.
+    #[allow(clippy::useless_conversion)]
+    Ok(i64::from(unsafe { buf.assume_init() }.f_type))
 }
 
 /// Docker's name for a filesystem magic number.

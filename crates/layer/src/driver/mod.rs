@@ -4,6 +4,8 @@
 mod fsmagic;
 mod mountinfo;
 pub mod overlay;
+#[cfg(test)]
+mod tests;
 pub mod vfs;
 
 use std::io::Read;
@@ -69,6 +71,9 @@ pub trait StorageDriver: Send + Sync {
 /// overlay2 keeps `<home>/overlay2`, vfs `<home>/vfs/dir`), checking its
 /// prerequisites; `DriverUnsupported` says which one failed.
 pub fn probe(name: &str, home: &Path) -> Result<Arc<dyn StorageDriver>> {
+    if matches!(name, "overlay2" | "vfs") {
+        check_openat2(name, home)?;
+    }
     match name {
         "overlay2" => Ok(Arc::new(OverlayDriver::new(&home.join("overlay2"))?)),
         "vfs" => Ok(Arc::new(VfsDriver::new(&home.join("vfs").join("dir"))?)),
@@ -79,17 +84,44 @@ pub fn probe(name: &str, home: &Path) -> Result<Arc<dyn StorageDriver>> {
     }
 }
 
+/// Layers are applied with `openat2(RESOLVE_IN_ROOT)` (Linux 5.6+); without
+/// it no driver can apply layers safely.
+fn check_openat2(driver: &str, home: &Path) -> Result<()> {
+    berth_fsutil::create_dir_all_mode(home, 0o711)
+        .map_err(io_err(format!("create {}", home.display())))?;
+    let fd = crate::sys::open_dir_path(home).map_err(io_err(format!("open {}", home.display())))?;
+    match crate::sys::open_in_root(
+        std::os::fd::AsFd::as_fd(&fd),
+        b".",
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+    ) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Err(LayerError::DriverUnsupported {
+            driver: driver.to_string(),
+            reason:
+                "the kernel lacks openat2(2), needed to apply layers safely (Linux 5.6 or later)"
+                    .to_string(),
+        }),
+        Err(e) => Err(LayerError::io(format!("open {}", home.display()), e)),
+    }
+}
+
 /// Driver ids name directories: keep them to safe, simple names.
 pub fn check_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('.')
         && id != "l"
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     if ok {
         Ok(())
     } else {
-        Err(LayerError::InvalidParameter(format!("invalid layer id {id:?}")))
+        Err(LayerError::InvalidParameter(format!(
+            "invalid layer id {id:?}"
+        )))
     }
 }
 

@@ -15,7 +15,10 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -47,7 +50,10 @@ mod tests {
                     37 35 0:1 / /var/lib/x/merged rw - overlay overlay rw,lowerdir=a\n";
         assert_eq!(
             parse_mount_points(text),
-            vec![PathBuf::from("/mnt/with space"), PathBuf::from("/var/lib/x/merged")]
+            vec![
+                PathBuf::from("/mnt/with space"),
+                PathBuf::from("/var/lib/x/merged")
+            ]
         );
     }
 }

@@ -20,7 +20,8 @@ pub struct VfsDriver {
 
 impl VfsDriver {
     pub fn new(home: &Path) -> Result<Self> {
-        berth_fsutil::create_dir_all_mode(home, 0o700).map_err(io_err(format!("create {}", home.display())))?;
+        berth_fsutil::create_dir_all_mode(home, 0o700)
+            .map_err(io_err(format!("create {}", home.display())))?;
         Ok(Self {
             home: home.to_path_buf(),
         })
@@ -44,7 +45,9 @@ impl StorageDriver for VfsDriver {
         check_id(id)?;
         let dir = self.dir(id);
         std::fs::create_dir(&dir).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => LayerError::Conflict(format!("layer {id} already exists")),
+            std::io::ErrorKind::AlreadyExists => {
+                LayerError::Conflict(format!("layer {id} already exists"))
+            }
             _ => LayerError::io(format!("create {}", dir.display()), e),
         })?;
         let result = (|| {
@@ -83,9 +86,12 @@ impl StorageDriver for VfsDriver {
 
     fn remove(&self, id: &str) -> Result<()> {
         check_id(id)?;
-        let home = sys::open_dir_path(&self.home).map_err(io_err(format!("open {}", self.home.display())))?;
-        let name = CString::new(id).map_err(|_| LayerError::InvalidParameter(format!("invalid layer id {id:?}")))?;
-        sys::remove_all_at(home.as_fd(), &name).map_err(io_err(format!("remove {}", self.dir(id).display())))
+        let home = sys::open_dir_path(&self.home)
+            .map_err(io_err(format!("open {}", self.home.display())))?;
+        let name = CString::new(id)
+            .map_err(|_| LayerError::InvalidParameter(format!("invalid layer id {id:?}")))?;
+        sys::remove_all_at(home.as_fd(), &name)
+            .map_err(io_err(format!("remove {}", self.dir(id).display())))
     }
 
     fn get(&self, id: &str) -> Result<PathBuf> {
@@ -114,10 +120,13 @@ impl StorageDriver for VfsDriver {
         check_id(id)?;
         let dir = self.dir(id);
         match parent {
-            None => berth_fsutil::disk_usage(&dir).map_err(io_err(format!("measure {}", dir.display()))),
+            None => {
+                berth_fsutil::disk_usage(&dir).map_err(io_err(format!("measure {}", dir.display())))
+            }
             Some(parent) => {
                 check_id(parent)?;
-                changed_size(&dir, &self.dir(parent)).map_err(io_err(format!("measure {}", dir.display())))
+                changed_size(&dir, &self.dir(parent))
+                    .map_err(io_err(format!("measure {}", dir.display())))
             }
         }
     }
@@ -130,7 +139,9 @@ impl StorageDriver for VfsDriver {
 
     fn list(&self) -> Result<Vec<String>> {
         let mut ids = Vec::new();
-        for entry in std::fs::read_dir(&self.home).map_err(io_err(format!("read {}", self.home.display())))? {
+        for entry in std::fs::read_dir(&self.home)
+            .map_err(io_err(format!("read {}", self.home.display())))?
+        {
             let entry = entry.map_err(io_err(format!("read {}", self.home.display())))?;
             if let Some(name) = entry.file_name().to_str()
                 && check_id(name).is_ok()

@@ -51,7 +51,11 @@ fn number(field: &[u8], what: &str) -> Result<i64> {
         let negative = first & 0x40 != 0;
         let mut value: i128 = if negative { -1 } else { 0 };
         for (i, &b) in field.iter().enumerate() {
-            let b = if i == 0 { b & 0x7f | if negative { 0x80 } else { 0 } } else { b };
+            let b = if i == 0 {
+                b & 0x7f | if negative { 0x80 } else { 0 }
+            } else {
+                b
+            };
             value = (value << 8) | i128::from(b);
             if !(i64::MIN as i128..=i64::MAX as i128).contains(&value) {
                 return Err(invalid(format!("{what} field out of range")));
@@ -62,7 +66,10 @@ fn number(field: &[u8], what: &str) -> Result<i64> {
     let text = cstr(field);
     let digits: &[u8] = {
         let start = text.iter().position(|&b| b != b' ').unwrap_or(text.len());
-        let end = text.iter().rposition(|&b| b != b' ').map_or(start, |n| n + 1);
+        let end = text
+            .iter()
+            .rposition(|&b| b != b' ')
+            .map_or(start, |n| n + 1);
         &text[start..end.max(start)]
     };
     let mut value: i64 = 0;
@@ -173,7 +180,13 @@ mod tests {
         let sum: u32 = b
             .iter()
             .enumerate()
-            .map(|(i, &x)| if (148..156).contains(&i) { 32 } else { u32::from(x) })
+            .map(|(i, &x)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u32::from(x)
+                }
+            })
             .sum();
         b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
         b

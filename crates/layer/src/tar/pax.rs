@@ -73,11 +73,41 @@ impl PaxExt {
                     self.linkpath = v;
                 }
             }
-            b"size" => self.size = if empty { None } else { Some(parse_uint(text()?, "size")?) },
-            b"uid" => self.uid = if empty { None } else { Some(parse_uint(text()?, "uid")?) },
-            b"gid" => self.gid = if empty { None } else { Some(parse_uint(text()?, "gid")?) },
-            b"mtime" => self.mtime = if empty { None } else { Some(parse_time(text()?)?) },
-            b"atime" => self.atime = if empty { None } else { Some(parse_time(text()?)?) },
+            b"size" => {
+                self.size = if empty {
+                    None
+                } else {
+                    Some(parse_uint(text()?, "size")?)
+                }
+            }
+            b"uid" => {
+                self.uid = if empty {
+                    None
+                } else {
+                    Some(parse_uint(text()?, "uid")?)
+                }
+            }
+            b"gid" => {
+                self.gid = if empty {
+                    None
+                } else {
+                    Some(parse_uint(text()?, "gid")?)
+                }
+            }
+            b"mtime" => {
+                self.mtime = if empty {
+                    None
+                } else {
+                    Some(parse_time(text()?)?)
+                }
+            }
+            b"atime" => {
+                self.atime = if empty {
+                    None
+                } else {
+                    Some(parse_time(text()?)?)
+                }
+            }
             _ if key.starts_with(b"SCHILY.xattr.") => {
                 let name = key[b"SCHILY.xattr.".len()..].to_vec();
                 self.xattrs.retain(|(n, _)| *n != name);
@@ -127,7 +157,10 @@ pub fn parse_time(s: &str) -> Result<Timestamp> {
         None => (false, s),
     };
     let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let secs: i64 = whole.parse().map_err(|_| bad())?;
@@ -138,7 +171,10 @@ pub fn parse_time(s: &str) -> Result<Timestamp> {
     Ok(if !negative {
         Timestamp { secs, nanos }
     } else if nanos == 0 {
-        Timestamp { secs: -secs, nanos: 0 }
+        Timestamp {
+            secs: -secs,
+            nanos: 0,
+        }
     } else {
         Timestamp {
             secs: -secs - 1,
@@ -169,7 +205,13 @@ mod tests {
         let mut p = PaxExt::default();
         p.merge_records(&data).unwrap();
         assert_eq!(p.path.as_deref(), Some(&b"a/very/long/name"[..]));
-        assert_eq!(p.mtime, Some(Timestamp { secs: 1_700_000_000, nanos: 500_000_000 }));
+        assert_eq!(
+            p.mtime,
+            Some(Timestamp {
+                secs: 1_700_000_000,
+                nanos: 500_000_000
+            })
+        );
         assert_eq!(p.xattrs, vec![(b"user.k".to_vec(), b"v".to_vec())]);
     }
 
@@ -184,7 +226,13 @@ mod tests {
 
     #[test]
     fn negative_fractional_time() {
-        assert_eq!(parse_time("-1.25").unwrap(), Timestamp { secs: -2, nanos: 750_000_000 });
+        assert_eq!(
+            parse_time("-1.25").unwrap(),
+            Timestamp {
+                secs: -2,
+                nanos: 750_000_000
+            }
+        );
         assert!(parse_time("1e5").is_err());
     }
 }

@@ -5,10 +5,11 @@
 use std::io::{self, Read, Write};
 
 use super::SplitSink;
+use super::hash_pipe::HashPipe;
 use super::header::{self, BLOCK, MAX_ENTRY_SIZE, invalid, is_zero_block};
 use super::pax::{PaxExt, Timestamp};
 use crate::decompress::input_error;
-use crate::digest::{Digest, Hasher};
+use crate::digest::Digest;
 use crate::error::{LayerError, Result};
 
 /// Largest PAX header or GNU long name accepted.
@@ -47,13 +48,23 @@ pub struct Entry {
     pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// What [`TarReader::copy_content`] copied.
+#[derive(Debug, Clone, Copy)]
+pub struct Copied {
+    pub bytes: u64,
+    /// The tar-split record that refers to this content, if recording.
+    pub record: Option<u64>,
+}
+
 pub struct TarReader<'s, R> {
     input: R,
+    /// Bytes `..end` of `buf` were read from the input; `..pos` consumed.
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
     eof: bool,
-    hasher: Hasher,
+    hash: HashPipe,
+    consumed: u64,
     split: Option<&'s mut dyn SplitSink>,
     global: PaxExt,
     /// Content bytes of the current entry not consumed yet.
@@ -81,7 +92,8 @@ impl<'s, R: Read> TarReader<'s, R> {
             pos: 0,
             end: 0,
             eof: false,
-            hasher: Hasher::new(),
+            hash: HashPipe::new(BUFFER_SIZE),
+            consumed: 0,
             split,
             global: PaxExt::default(),
             remaining: 0,
@@ -98,6 +110,11 @@ impl<'s, R: Read> TarReader<'s, R> {
         if self.eof {
             return Ok(false);
         }
+        // Everything read so far is consumed: hand the buffer to the hasher.
+        let used = std::mem::take(&mut self.buf);
+        self.buf = self.hash.swap(used, self.end)?;
+        self.pos = 0;
+        self.end = 0;
         loop {
             match self.input.read(&mut self.buf) {
                 Ok(0) => {
@@ -122,7 +139,6 @@ impl<'s, R: Read> TarReader<'s, R> {
         while n > 0 && self.fill()? {
             let k = (self.end - self.pos).min(usize::try_from(n).unwrap_or(usize::MAX));
             let chunk = &self.buf[self.pos..self.pos + k];
-            self.hasher.update(chunk);
             if let Some(split) = self.split.as_deref_mut() {
                 split.raw(chunk)?;
             }
@@ -130,6 +146,7 @@ impl<'s, R: Read> TarReader<'s, R> {
                 out.extend_from_slice(chunk);
             }
             self.pos += k;
+            self.consumed += k as u64;
             n -= k as u64;
             taken += k as u64;
         }
@@ -246,7 +263,9 @@ impl<'s, R: Read> TarReader<'s, R> {
                     pending = true;
                 }
                 b'K' => {
-                    long_link = Some(gnu_string(self.read_special(h.size, "GNU long link name")?)?);
+                    long_link = Some(gnu_string(
+                        self.read_special(h.size, "GNU long link name")?,
+                    )?);
                     pending = true;
                 }
                 b'S' => return Err(invalid("sparse files are not supported")),
@@ -293,10 +312,7 @@ impl<'s, R: Read> TarReader<'s, R> {
         };
         // As in Go's archive/tar, these types never carry data, whatever the
         // size field says.
-        let header_only = matches!(
-            h.typeflag,
-            b'1' | b'2' | b'3' | b'4' | b'5' | b'6'
-        );
+        let header_only = matches!(h.typeflag, b'1' | b'2' | b'3' | b'4' | b'5' | b'6');
         let data = if header_only { 0 } else { size };
         self.remaining = data;
         self.padding = padding_for(data);
@@ -327,34 +343,48 @@ impl<'s, R: Read> TarReader<'s, R> {
     /// Copies the current entry's content to `out`, recording it in the
     /// split as the content of `split_path`. Write failures are host
     /// errors (`Io`); read failures are input errors.
-    pub fn copy_content(&mut self, out: &mut dyn Write, split_path: &[u8]) -> Result<u64> {
+    pub fn copy_content(&mut self, out: &mut dyn Write, split_path: &[u8]) -> Result<Copied> {
         let total = self.remaining;
         if total == 0 {
-            return self.consume_padding().map(|()| 0);
+            self.consume_padding()?;
+            return Ok(Copied {
+                bytes: 0,
+                record: None,
+            });
         }
-        if let Some(split) = self.split.as_deref_mut() {
-            split.file(split_path, total)?;
-        }
+        let record = match self.split.as_deref_mut() {
+            Some(split) => Some(split.file(split_path, total)?),
+            None => None,
+        };
         while self.remaining > 0 {
             if !self.fill()? {
                 return Err(truncated("file content"));
             }
-            let k = (self.end - self.pos).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+            let k =
+                (self.end - self.pos).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
             let chunk = &self.buf[self.pos..self.pos + k];
-            self.hasher.update(chunk);
             out.write_all(chunk).map_err(|e| {
                 LayerError::io(format!("write {}", String::from_utf8_lossy(split_path)), e)
             })?;
             self.pos += k;
+            self.consumed += k as u64;
             self.remaining -= k as u64;
         }
         self.consume_padding()?;
-        Ok(total)
+        Ok(Copied {
+            bytes: total,
+            record,
+        })
+    }
+
+    /// Where the split keeps contents that later entries overwrite.
+    pub fn stash_dir(&self) -> Option<&std::path::Path> {
+        self.split.as_deref().and_then(|s| s.stash_dir())
     }
 
     /// Bytes consumed so far.
     pub fn position(&self) -> u64 {
-        self.hasher.len()
+        self.consumed
     }
 
     /// The digest and size of the whole stream; call after `next_entry`
@@ -365,8 +395,8 @@ impl<'s, R: Read> TarReader<'s, R> {
                 break;
             }
         }
-        let len = self.hasher.len();
-        Ok((self.hasher.finish(), len))
+        let digest = self.hash.finish(self.buf, self.end)?;
+        Ok((digest, self.consumed))
     }
 }
 

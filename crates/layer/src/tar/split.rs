@@ -4,6 +4,7 @@
 //! JSON lines (type 1 = file, type 2 = raw segment), gzip-compressed.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,7 @@ pub struct SplitWriter<W: Write> {
     pending: Vec<u8>,
     position: u64,
     context: String,
+    stash: Option<PathBuf>,
 }
 
 impl<W: Write> SplitWriter<W> {
@@ -46,7 +48,15 @@ impl<W: Write> SplitWriter<W> {
             pending: Vec::new(),
             position: 0,
             context: context.into(),
+            stash: None,
         }
+    }
+
+    /// Keeps contents that later entries overwrite in `dir` (created when
+    /// first needed), so that the stream can still be rebuilt.
+    pub fn with_stash(mut self, dir: PathBuf) -> Self {
+        self.stash = Some(dir);
+        self
     }
 
     fn write_line(&mut self, line: &Line) -> Result<()> {
@@ -99,8 +109,9 @@ impl<W: Write> SplitSink for SplitWriter<W> {
         Ok(())
     }
 
-    fn file(&mut self, path: &[u8], size: u64) -> Result<()> {
+    fn file(&mut self, path: &[u8], size: u64) -> Result<u64> {
         self.flush_pending()?;
+        let position = self.position;
         let (name, name_raw) = match std::str::from_utf8(path) {
             Ok(s) => (Some(s.to_string()), None),
             Err(_) => (None, Some(b64::encode(path))),
@@ -111,8 +122,13 @@ impl<W: Write> SplitSink for SplitWriter<W> {
             name_raw,
             size: Some(size),
             payload: None,
-            position: self.position,
-        })
+            position,
+        })?;
+        Ok(position)
+    }
+
+    fn stash_dir(&self) -> Option<&Path> {
+        self.stash.as_deref()
     }
 }
 
@@ -120,7 +136,11 @@ impl<W: Write> SplitSink for SplitWriter<W> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Record {
     Raw(Vec<u8>),
-    File { path: Vec<u8>, size: u64 },
+    File {
+        path: Vec<u8>,
+        size: u64,
+        position: u64,
+    },
 }
 
 /// Reads tar-split records from a gzip-compressed stream.
@@ -143,7 +163,10 @@ impl<R: Read> SplitReader<R> {
 
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         self.buf.clear();
-        let n = self.lines.read_until(b'\n', &mut self.buf).map_err(corrupt)?;
+        let n = self
+            .lines
+            .read_until(b'\n', &mut self.buf)
+            .map_err(corrupt)?;
         if n == 0 {
             return Ok(None);
         }
@@ -156,13 +179,16 @@ impl<R: Read> SplitReader<R> {
             }
             FILE => {
                 let path = match (line.name, line.name_raw) {
-                    (_, Some(raw)) => b64::decode(&raw).ok_or_else(|| corrupt("bad base64 name"))?,
+                    (_, Some(raw)) => {
+                        b64::decode(&raw).ok_or_else(|| corrupt("bad base64 name"))?
+                    }
                     (Some(name), None) => name.into_bytes(),
                     (None, None) => return Err(corrupt("file record without a name")),
                 };
                 Ok(Some(Record::File {
                     path,
                     size: line.size.unwrap_or(0),
+                    position: line.position,
                 }))
             }
             other => Err(corrupt(format!("unknown record type {other}"))),
@@ -192,8 +218,16 @@ mod tests {
             got,
             vec![
                 Record::Raw(b"header".to_vec()),
-                Record::File { path: b"a/b".to_vec(), size: 3 },
-                Record::File { path: vec![0xff, b'x'], size: 1 },
+                Record::File {
+                    path: b"a/b".to_vec(),
+                    size: 3,
+                    position: 1
+                },
+                Record::File {
+                    path: vec![0xff, b'x'],
+                    size: 1,
+                    position: 2
+                },
                 Record::Raw(b"tail".to_vec()),
             ]
         );

@@ -16,12 +16,15 @@ use crate::backend::Backend;
 
 /// The whole Engine API for one backend.
 pub fn app<B: Backend>(backend: Arc<B>) -> Router {
-    Router::new()
+    let inner = Router::new()
         .merge(system::routes::<B>())
         .merge(images::routes::<B>())
         .fallback(not_found)
-        .with_state(backend)
-        .layer(axum::middleware::from_fn(crate::version::middleware))
+        .with_state(backend);
+    // The version prefix must be stripped before routing, so the
+    // middleware wraps the whole router rather than each route.
+    let versioned = tower::Layer::layer(&axum::middleware::from_fn(crate::version::middleware), inner);
+    Router::new().fallback_service(versioned)
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {

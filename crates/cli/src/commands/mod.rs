@@ -1,0 +1,157 @@
+//! The command tree: one module per command or group. New groups
+//! (container, network, volume, exec) add a variant here and a module.
+
+pub mod image;
+pub mod info;
+pub mod inspect;
+pub mod system;
+pub mod version;
+
+use berth_api::filters::Filters;
+use clap::Subcommand;
+use serde_json::Value;
+
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the Berth version information
+    Version(version::Args),
+    /// Display system-wide information
+    Info(info::Args),
+    /// List images
+    Images(image::ls::Args),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Return low-level information on Berth objects
+    Inspect(inspect::Args),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(image::import::Args),
+    /// Load an image from a tar archive or STDIN
+    Load(image::load::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(image::save::Args),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(image::tag::Args),
+    /// Remove one or more images
+    Rmi(image::rm::Args),
+    /// Show the history of an image
+    History(image::history::Args),
+    /// Manage Berth
+    #[command(subcommand)]
+    System(system::SystemCommand),
+}
+
+impl Command {
+    pub async fn run(self, ctx: &Ctx) -> CliResult {
+        match self {
+            Command::Version(a) => version::run(ctx, a).await,
+            Command::Info(a) => info::run(ctx, a).await,
+            Command::Images(a) => image::ls::run(ctx, a, true).await,
+            Command::Image(c) => c.run(ctx).await,
+            Command::Inspect(a) => inspect::run(ctx, a).await,
+            Command::Import(a) => image::import::run(ctx, a).await,
+            Command::Load(a) => image::load::run(ctx, a).await,
+            Command::Save(a) => image::save::run(ctx, a).await,
+            Command::Tag(a) => image::tag::run(ctx, a).await,
+            Command::Rmi(a) => image::rm::run(ctx, a).await,
+            Command::History(a) => image::history::run(ctx, a).await,
+            Command::System(c) => c.run(ctx).await,
+        }
+    }
+}
+
+/// `-f key=value` flags into filters (docker's `FilterOpt`).
+pub fn parse_filters(flags: &[String]) -> CliResult<Filters> {
+    let mut filters = Filters::default();
+    for flag in flags {
+        let Some((key, value)) = flag.split_once('=') else {
+            return Err(CliError::msg(format!(
+                "bad format of filter (expected name=value): {flag}"
+            )));
+        };
+        filters.add(&key.trim().to_lowercase(), value.trim());
+    }
+    Ok(filters)
+}
+
+/// Lenient readers of daemon JSON: a missing or null field reads as empty.
+pub mod json {
+    use super::Value;
+
+    pub fn str(v: &Value, key: &str) -> String {
+        match v.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => crate::format::gofmt::value(other),
+        }
+    }
+
+    pub fn int(v: &Value, key: &str) -> i64 {
+        v.get(key)
+            .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+            .unwrap_or(0)
+    }
+
+    /// Like [`int`], with `default` when the field is absent or null.
+    pub fn int_or(v: &Value, key: &str, default: i64) -> i64 {
+        match v.get(key) {
+            Some(x) if !x.is_null() => int(v, key),
+            _ => default,
+        }
+    }
+
+    pub fn bool(v: &Value, key: &str) -> bool {
+        v.get(key).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    pub fn strings(v: &Value, key: &str) -> Vec<String> {
+        match v.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => crate::format::gofmt::value(other),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+        match v.get(key) {
+            Some(Value::Array(items)) => items,
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_from_flags() {
+        let f = parse_filters(&["dangling=true".into(), " Label = a=b ".into()]).unwrap();
+        assert_eq!(f.get("dangling"), ["true"]);
+        assert_eq!(f.get("label"), ["a=b"]);
+        let err = parse_filters(&["nope".into()]).unwrap_err();
+        assert_eq!(
+            err.render(false),
+            vec!["berth: bad format of filter (expected name=value): nope"]
+        );
+    }
+
+    #[test]
+    fn lenient_json() {
+        let v = serde_json::json!({"a": null, "n": 3, "l": ["x", 1], "s": "t"});
+        assert_eq!(json::str(&v, "a"), "");
+        assert_eq!(json::str(&v, "s"), "t");
+        assert_eq!(json::int(&v, "n"), 3);
+        assert_eq!(json::int_or(&v, "a", -1), -1);
+        assert_eq!(json::strings(&v, "l"), ["x", "1"]);
+        assert!(json::strings(&v, "a").is_empty());
+    }
+}

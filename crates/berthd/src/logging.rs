@@ -29,6 +29,7 @@ impl Logging {
         let (filter, handle) = reload::Layer::new(filter_for(level, debug));
         let fmt = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false);
         let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
         Self { handle }

@@ -25,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             whiteouts: WhiteoutMode::Overlay,
             sync: false,
         };
-        let out = apply_tar(work, &mut input, opts, None)?;
+        let (mut tar, _) = berth_layer::decompress::decompress(&mut input)?;
+        let out = apply_tar(work, &mut tar, opts, None)?;
         (out.tar_size, out.diff_id)
     } else {
         let driver = probe(mode, work)?;

@@ -11,8 +11,10 @@ use super::value::{Hint, Val};
 pub enum Mode {
     /// An unknown field is an error (list rows: Docker's Go structs).
     Strict,
-    /// An unknown field is "no value" (inspect documents, which Docker
-    /// reads into typed structs with every field present).
+    /// Inspect documents, which Docker reads into typed structs first: a
+    /// field absent from the JSON but known to the Engine API's types is
+    /// its zero value (`[]`, `map[]`, `""`); any other is an error, as
+    /// with docker's `missingkey=error` fallback.
     Lenient,
     /// Rendering table headers: unknown fields print `<no value>` and the
     /// text functions return their argument unchanged.
@@ -271,17 +273,21 @@ impl<'a> State<'a> {
                 if let Some((_, x)) = m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
                     return Ok(Val::field(x, name));
                 }
-                match self.opts.mode {
-                    Mode::Strict => self.fail(format!(
+                match (self.opts.mode, Hint::for_field(name)) {
+                    (Mode::Strict, _) => self.fail(format!(
                         "can't evaluate field {name} in type {}",
                         self.opts.type_name
                     )),
-                    _ => Ok(Val::Missing(Hint::for_field(name))),
+                    (Mode::Header, hint) => Ok(Val::Missing(hint)),
+                    (Mode::Lenient, Hint::Unknown) => {
+                        self.fail(format!("map has no entry for key {name:?}"))
+                    }
+                    (Mode::Lenient, hint) => Ok(Val::Missing(hint)),
                 }
             }
             Val::Missing(_) | Val::Nil(_) | Val::V(Value::Null) => match self.opts.mode {
-                Mode::Strict => self.fail(format!("nil pointer evaluating interface {{}}.{name}")),
-                _ => Ok(Val::Missing(Hint::for_field(name))),
+                Mode::Header => Ok(Val::Missing(Hint::Unknown)),
+                _ => self.fail(format!("nil pointer evaluating interface {{}}.{name}")),
             },
             Val::V(other) => self.fail(format!(
                 "can't evaluate field {name} in type {}",

@@ -51,8 +51,9 @@ fn fields_and_nesting() {
     // Typed zero values for null and missing fields, <no value> otherwise.
     assert_eq!(run("{{.Config.Entrypoint}}", &d), "[]");
     assert_eq!(run("{{.Config.Volumes}}", &d), "map[]");
-    assert_eq!(run("{{.Nope}}", &d), "<no value>");
-    assert_eq!(run("{{.Nope.Deeper}}", &d), "<no value>");
+    assert_eq!(run("{{.Variant}}|{{.Config.ArgsEscaped}}", &d), "|false");
+    assert_eq!(run("{{.Config.Healthcheck}}", &d), "<nil>");
+    assert_eq!(run("{{if .Config.Healthcheck}}h{{else}}none{{end}}", &d), "none");
     assert_eq!(run("{{.}}", &json!(["a", 1])), "[a 1]");
     assert_eq!(run("{{$}}", &json!("x")), "x");
 }
@@ -110,7 +111,7 @@ fn go_builtins() {
         "x  3 false"
     );
     assert_eq!(run("{{if and .t (gt .n 2)}}yes{{end}}", &d), "yes");
-    assert_eq!(run("{{if eq .Missing nil}}nil{{end}}", &d), "nil");
+    assert_eq!(run("{{if eq .Platform nil}}nil{{end}}", &d), "nil");
     assert_eq!(run("{{(index .list 1)}}", &d), "2");
 }
 
@@ -157,18 +158,18 @@ fn control_structures() {
     assert_eq!(run("{{range 3}}{{.}}{{end}}", &d), "012");
     assert_eq!(run("{{if .Config.Entrypoint}}a{{else}}b{{end}}", &d), "b");
     assert_eq!(
-        run("{{if .Nope}}a{{else if .Config.Cmd}}b{{else}}c{{end}}", &d),
+        run("{{if .Variant}}a{{else if .Config.Cmd}}b{{else}}c{{end}}", &d),
         "b"
     );
     assert_eq!(
-        run("{{if .Nope}}a{{else if .Nope2}}b{{else}}c{{end}}", &d),
+        run("{{if .Variant}}a{{else if .Config.Shell}}b{{else}}c{{end}}", &d),
         "c"
     );
     assert_eq!(
         run("{{with .Config}}{{.WorkingDir}}|{{.Cmd}}{{end}}", &d),
         "|[sh]"
     );
-    assert_eq!(run("{{with .Nope}}x{{else}}y{{end}}", &d), "y");
+    assert_eq!(run("{{with .Config.Volumes}}x{{else}}y{{end}}", &d), "y");
     assert_eq!(
         run("{{$x := .Size}}{{$x}} {{$x = 5}}{{$x}}", &d),
         "4261266 5"
@@ -260,6 +261,11 @@ fn errors_are_worded_like_go() {
         "template: :1:2: executing \"\" at <.s.x>: can't evaluate field x in type string"
     );
     assert!(run_err("{{$nope}}", &d, lenient).contains("undefined variable: $nope"));
+    assert_eq!(
+        run_err("{{.Nope}}", &d, lenient),
+        "template: :1:2: executing \"\" at <.Nope>: map has no entry for key \"Nope\""
+    );
+    assert!(run_err("{{.Variant.X}}", &d, lenient).contains("nil pointer evaluating"));
     assert!(run_err("{{len 3}}", &d, lenient).contains("len of type int"));
     assert!(run_err("{{upper 3}}", &d, lenient).contains("expected string"));
     assert!(run_err("{{join .s \",\"}}", &d, lenient).contains("expected slice"));

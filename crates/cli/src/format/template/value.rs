@@ -13,6 +13,10 @@ pub enum Hint {
     List,
     Map,
     Str,
+    Bool,
+    Int,
+    /// A Go pointer or interface: prints `<nil>`.
+    Nil,
 }
 
 impl Hint {
@@ -31,6 +35,9 @@ impl Hint {
             "Variant" | "OsVersion" | "OSVersion" | "StopSignal" | "MacAddress" | "Comment"
             | "Author" | "DockerVersion" | "Parent" | "Container" | "LastTagTime"
             | "Domainname" | "Hostname" | "User" | "WorkingDir" | "Image" | "Name" => Hint::Str,
+            "ArgsEscaped" | "NetworkDisabled" | "Experimental" => Hint::Bool,
+            "VirtualSize" | "SharedSize" => Hint::Int,
+            "Platform" | "Healthcheck" | "StopTimeout" | "Health" | "Server" => Hint::Nil,
             _ => Hint::Unknown,
         }
     }
@@ -39,7 +46,8 @@ impl Hint {
 /// A template value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
-    /// A map key or field that does not exist (Go's invalid value).
+    /// A field absent from the JSON that Docker's Go type has (printed as
+    /// its zero value), or, in headers, a key that does not exist.
     Missing(Hint),
     /// A JSON `null` (Go's nil slice, map or pointer).
     Nil(Hint),
@@ -84,6 +92,8 @@ impl Val {
         match self {
             Val::V(v) => v.clone(),
             Val::Missing(Hint::Str) | Val::Nil(Hint::Str) => Value::String(String::new()),
+            Val::Missing(Hint::Bool) | Val::Nil(Hint::Bool) => Value::Bool(false),
+            Val::Missing(Hint::Int) | Val::Nil(Hint::Int) => Value::from(0),
             _ => Value::Null,
         }
     }
@@ -141,6 +151,9 @@ fn zero(h: Hint) -> Option<&'static str> {
         Hint::List => Some("[]"),
         Hint::Map => Some("map[]"),
         Hint::Str => Some(""),
+        Hint::Bool => Some("false"),
+        Hint::Int => Some("0"),
+        Hint::Nil => Some("<nil>"),
     }
 }
 

@@ -46,11 +46,12 @@ fn main() {
     if head.exists() {
         println!("cargo:rerun-if-changed={}", head.display());
         if let Ok(text) = std::fs::read_to_string(&head)
-            && let Some(r) = text.trim().strip_prefix("ref: ") {
-                let path = git.join(r);
-                if path.exists() {
-                    println!("cargo:rerun-if-changed={}", path.display());
-                }
+            && let Some(r) = text.trim().strip_prefix("ref: ")
+        {
+            let path = git.join(r);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
             }
+        }
     }
 }

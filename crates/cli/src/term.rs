@@ -11,12 +11,13 @@ pub fn stdin_is_terminal() -> bool {
     io::stdin().is_terminal()
 }
 
-/// Columns of the terminal on stdout, if it is one.
+/// Columns of the terminal on stdout, if it is one (0 when it does not
+/// say, as under `script`).
 pub fn width() -> Option<u16> {
     // SAFETY: TIOCGWINSZ fills a plain winsize struct we own.
     unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
+        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
             Some(ws.ws_col)
         } else {
             None

@@ -6,6 +6,7 @@
 pub mod cgroup;
 pub mod error;
 pub mod parse;
+pub mod runtimes;
 pub mod spec;
 pub mod user;
 

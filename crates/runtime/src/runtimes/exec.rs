@@ -126,7 +126,9 @@ mod tests {
 
     #[test]
     fn runs_with_timeout() {
-        let out = run(Command::new("/bin/sh").args(["-c", "cat; echo err >&2; exit 3"]).into(), Some(b"in"), Duration::from_secs(5)).unwrap();
+        let mut c = Command::new("/bin/sh");
+        c.args(["-c", "cat; echo err >&2; exit 3"]);
+        let out = run(c, Some(b"in"), Duration::from_secs(5)).unwrap();
         assert!(!out.success);
         assert_eq!(out.stdout, b"in");
         assert_eq!(out.stderr, "err\n");

@@ -150,15 +150,17 @@ pub fn image_rows(img: &Value, trunc: bool, digests: bool, show_digests: bool) -
     }
     for text in json::strings(img, "RepoTags") {
         if let Ok(r) = Reference::parse_normalized(&text)
-            && let Some(tag) = &r.tag {
-                add(&mut repo_tags, r.familiar_name(), tag.clone());
-            }
+            && let Some(tag) = &r.tag
+        {
+            add(&mut repo_tags, r.familiar_name(), tag.clone());
+        }
     }
     for text in json::strings(img, "RepoDigests") {
         if let Ok(r) = Reference::parse_normalized(&text)
-            && let Some(d) = &r.digest {
-                add(&mut repo_digests, r.familiar_name(), d.clone());
-            }
+            && let Some(d) = &r.digest
+        {
+            add(&mut repo_digests, r.familiar_name(), d.clone());
+        }
     }
     let mut rows = Vec::new();
     for (repo, tags) in &repo_tags {
@@ -206,10 +208,12 @@ pub async fn run(ctx: &Ctx, args: Args, called_as_images: bool) -> CliResult {
         .collect();
     let out = format::render_list(&format, &rows, &SPEC).map_err(CliError::Msg)?;
     term::out(&out)?;
-    if called_as_images && images.is_empty()
-        && let Some(name) = &args.reference {
-            hint_subcommand(name);
-        }
+    if called_as_images
+        && images.is_empty()
+        && let Some(name) = &args.reference
+    {
+        hint_subcommand(name);
+    }
     Ok(())
 }
 

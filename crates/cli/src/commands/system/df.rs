@@ -308,11 +308,12 @@ fn verbose_data(df: &Value, trunc: bool) -> Value {
             let (mut repo, mut tag) = ("<none>".to_string(), "<none>".to_string());
             if !ls::is_dangling(img)
                 && let Some(first) = json::strings(img, "RepoTags").first()
-                    && let Ok(r) = berth_client::reference::Reference::parse_normalized(first)
-                        && let Some(t) = &r.tag {
-                            repo = r.familiar_name();
-                            tag = t.clone();
-                        }
+                && let Ok(r) = berth_client::reference::Reference::parse_normalized(first)
+                && let Some(t) = &r.tag
+            {
+                repo = r.familiar_name();
+                tag = t.clone();
+            }
             ls::image_row(img, &repo, &tag, "", trunc)
         })
         .collect();

@@ -53,7 +53,10 @@ fn fields_and_nesting() {
     assert_eq!(run("{{.Config.Volumes}}", &d), "map[]");
     assert_eq!(run("{{.Variant}}|{{.Config.ArgsEscaped}}", &d), "|false");
     assert_eq!(run("{{.Config.Healthcheck}}", &d), "<nil>");
-    assert_eq!(run("{{if .Config.Healthcheck}}h{{else}}none{{end}}", &d), "none");
+    assert_eq!(
+        run("{{if .Config.Healthcheck}}h{{else}}none{{end}}", &d),
+        "none"
+    );
     assert_eq!(run("{{.}}", &json!(["a", 1])), "[a 1]");
     assert_eq!(run("{{$}}", &json!("x")), "x");
 }
@@ -158,11 +161,17 @@ fn control_structures() {
     assert_eq!(run("{{range 3}}{{.}}{{end}}", &d), "012");
     assert_eq!(run("{{if .Config.Entrypoint}}a{{else}}b{{end}}", &d), "b");
     assert_eq!(
-        run("{{if .Variant}}a{{else if .Config.Cmd}}b{{else}}c{{end}}", &d),
+        run(
+            "{{if .Variant}}a{{else if .Config.Cmd}}b{{else}}c{{end}}",
+            &d
+        ),
         "b"
     );
     assert_eq!(
-        run("{{if .Variant}}a{{else if .Config.Shell}}b{{else}}c{{end}}", &d),
+        run(
+            "{{if .Variant}}a{{else if .Config.Shell}}b{{else}}c{{end}}",
+            &d
+        ),
         "c"
     );
     assert_eq!(

@@ -97,6 +97,7 @@ async fn serve(settings: &mut Settings, logging: &Logging) -> Result<(), String>
         .await
         .map_err(|e| format!("start-up failed: {e}"))?
         .map_err(|e| e.chain())?;
+    daemon.restore().await.map_err(|e| e.chain())?;
     let app = berth_server::app(daemon.clone());
     notify_systemd("READY=1");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "berthd started");

@@ -6,8 +6,10 @@ mod commands;
 mod context;
 mod error;
 mod format;
+mod goparse;
 mod progress;
 mod prompt;
+mod session;
 mod term;
 
 use std::io::Write;

@@ -215,11 +215,21 @@ fn stream_error(code: Option<i64>, message: &str) -> CliError {
 
 /// Reads the whole stream, writing each message to stdout as it comes.
 pub async fn show(stream: &mut JsonStream<JsonMessage>, terminal: bool) -> CliResult {
+    show_with(stream, terminal, crate::term::out).await
+}
+
+/// Like [`show`] with the text going to `write` (stderr for the pull of
+/// `run`, or nowhere with `-q`; errors are reported either way).
+pub async fn show_with(
+    stream: &mut JsonStream<JsonMessage>,
+    terminal: bool,
+    write: fn(&str) -> std::io::Result<()>,
+) -> CliResult {
     let mut display = Display::new(terminal, crate::term::width());
     while let Some(jm) = stream.next().await {
         let text = display.message(&jm?)?;
         if !text.is_empty() {
-            crate::term::out(&text)?;
+            write(&text)?;
         }
     }
     Ok(())

@@ -46,6 +46,22 @@ pub fn out_bytes(data: &[u8]) -> io::Result<()> {
     io::stdout().lock().write_all(data)
 }
 
+pub fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}
+
+/// Writes text to stderr.
+pub fn err(text: &str) -> io::Result<()> {
+    let mut stderr = io::stderr().lock();
+    stderr.write_all(text.as_bytes())?;
+    stderr.flush()
+}
+
+/// Discards text (`-q`).
+pub fn discard(_: &str) -> io::Result<()> {
+    Ok(())
+}
+
 /// Writes a line to stderr; nothing useful can be done if that fails.
 pub fn err_line(text: &str) {
     let _ = writeln!(io::stderr().lock(), "{text}");

@@ -375,7 +375,8 @@ impl Client {
         let req = req
             .header(header::CONNECTION, HeaderValue::from_static("Upgrade"))
             .header(header::UPGRADE, HeaderValue::from_static("tcp"));
-        let uri = self.uri(&req).await?;
+        let version = self.version_for(req.versioned).await?;
+        let uri = self.uri_with(&req, version);
         let mut sender = self.connect().await?;
         let hreq = self.build_request(req.method, &uri, req.headers, req.body)?;
         let resp = sender
@@ -406,7 +407,8 @@ impl Client {
 
     /// Sends a request and returns the answer whatever its status.
     pub async fn send_unchecked(&self, req: Request) -> Result<Response> {
-        let uri = self.uri(&req).await?;
+        let version = self.version_for(req.versioned).await?;
+        let uri = self.uri_with(&req, version);
         self.dispatch(req.method, uri, req.headers, req.body).await
     }
 
@@ -458,10 +460,20 @@ impl Client {
         })
     }
 
-    async fn uri(&self, req: &Request) -> Result<String> {
+    /// The version for the path prefix, settled before the request is
+    /// looked at so that no borrow of it is held across an await (the
+    /// futures stay `Send`).
+    async fn version_for(&self, versioned: bool) -> Result<Option<ApiVersion>> {
+        if versioned {
+            Ok(Some(self.api_version().await?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn uri_with(&self, req: &Request, version: Option<ApiVersion>) -> String {
         let mut uri = self.inner.base_path.clone();
-        if req.versioned {
-            let v = self.api_version().await?;
+        if let Some(v) = version {
             uri.push_str(&format!("/v{v}"));
         }
         if !req.path.starts_with('/') {
@@ -472,7 +484,7 @@ impl Client {
             uri.push('?');
             uri.push_str(&req.query.encode());
         }
-        Ok(uri)
+        uri
     }
 
     fn build_request(

@@ -10,11 +10,17 @@ pub mod host;
 mod pool;
 pub mod query;
 pub mod reference;
+pub mod stdcopy;
 pub mod tls;
 mod transport;
 pub mod upgrade;
 
+pub use api::archive::CopyToOptions;
+pub use api::containers::{ContainerListOptions, RemoveOptions};
 pub use api::images::{ImageListOptions, ImportOptions, ImportSource};
+pub use api::lifecycle::{StopOptions, WaitCondition, Waiter};
+pub use api::monitor::EventsOptions;
+pub use api::streams::{AttachOptions, LogsOptions};
 pub use body::{Body, JsonStream, ResponseBody};
 pub use client::{Client, ClientBuilder, Ping, Request, Response};
 pub use error::{Error, Result};

@@ -52,6 +52,20 @@ impl Reference {
         }
     }
 
+    /// The familiar name with tag and digest: `busybox:latest`.
+    pub fn familiar_string(&self) -> String {
+        let mut out = self.familiar_name();
+        if let Some(tag) = &self.tag {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = &self.digest {
+            out.push('@');
+            out.push_str(digest);
+        }
+        out
+    }
+
     /// Adds the `latest` tag when there is neither tag nor digest.
     pub fn with_default_tag(mut self) -> Self {
         if self.tag.is_none() && self.digest.is_none() {

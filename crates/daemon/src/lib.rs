@@ -3,6 +3,7 @@
 
 pub mod blocking;
 pub mod config;
+pub mod containers;
 pub mod events;
 pub mod glob;
 pub mod host;
@@ -22,6 +23,8 @@ use berth_server::backend::{Backend, EventQuery, EventStream, SystemBackend};
 pub use config::DaemonConfig;
 use events::EventService;
 use images::ImageService;
+use containers::ContainerService;
+use containers::backend::ContainerApi;
 use images::backend::ImageApi;
 use system::SystemService;
 
@@ -30,31 +33,49 @@ pub struct Daemon {
     pub events: Arc<EventService>,
     pub images: Arc<ImageService>,
     pub system: Arc<SystemService>,
+    pub containers: Arc<ContainerService>,
     image_api: ImageApi,
     system_api: SystemApi,
+    container_api: ContainerApi,
 }
 
 impl Daemon {
-    /// Opens every store under the data root and builds the services.
+    /// Opens every store under the data root and builds the services
+    /// (blocking).
     pub fn start(config: DaemonConfig) -> Result<Arc<Daemon>, Error> {
         let parts = startup::open(config)?;
         let image_api = ImageApi(parts.images.clone());
         let system_api = SystemApi(parts.system.clone());
+        let container_api = ContainerApi(parts.containers.clone());
         Ok(Arc::new(Daemon {
             events: parts.events,
             images: parts.images,
             system: parts.system,
+            containers: parts.containers,
             image_api,
             system_api,
+            container_api,
         }))
     }
 
-    /// Clean shutdown: ends event streams and unmounts layers.
+    /// Loads the containers, reconnects to running ones and restarts what
+    /// the restart policies say.
+    pub async fn restore(&self) -> Result<(), Error> {
+        self.containers.restore().await
+    }
+
+    /// Clean shutdown: stops containers (unless live-restore), ends event
+    /// streams and unmounts layers no running container uses.
     pub async fn shutdown(&self) {
+        let still_running = self.containers.shutdown().await;
         self.events.close();
+        if still_running {
+            tracing::info!("containers keep running (live-restore); their layers stay mounted");
+            return;
+        }
         let layers = self.images.layers().clone();
         let _ = blocking::run(move || {
-            if let Err(e) = layers.driver().cleanup() {
+            if let Err(e) = layers.shutdown() {
                 tracing::warn!(error = %e, "unmounting layers failed");
             }
             Ok(())
@@ -91,6 +112,11 @@ impl SystemBackend for SystemApi {
 impl Backend for Daemon {
     type System = SystemApi;
     type Images = ImageApi;
+    type Containers = ContainerApi;
+
+    fn containers(&self) -> &ContainerApi {
+        &self.container_api
+    }
 
     fn system(&self) -> &SystemApi {
         &self.system_api

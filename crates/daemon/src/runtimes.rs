@@ -25,6 +25,26 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The runtimes `/info` lists, the default one, and warnings for the
+/// runtimes that do not work on this host.
+pub fn describe(rt: &berth_runtime::runtimes::Runtimes) -> (BTreeMap<String, RuntimeInfo>, String, Vec<String>) {
+    let mut map = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (name, st) in &rt.statuses {
+        map.insert(
+            name.clone(),
+            RuntimeInfo {
+                path: st.config.path.display().to_string(),
+                runtime_args: st.config.args.clone(),
+            },
+        );
+        if let Some(reason) = &st.reason {
+            warnings.push(format!("WARNING: runtime {name} is not usable on this host: {reason}"));
+        }
+    }
+    (map, rt.default.clone(), warnings)
+}
+
 /// The runtimes `/info` lists and the default one.
 pub fn detect(config: &DaemonConfig) -> (BTreeMap<String, RuntimeInfo>, String) {
     let mut map = BTreeMap::new();

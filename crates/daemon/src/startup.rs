@@ -14,6 +14,8 @@ use berth_layer::store::LayerStore;
 use crate::config::DaemonConfig;
 use crate::events::EventService;
 use crate::host::HostFacts;
+use crate::containers::{ContainerService, Ctx, Users};
+use crate::containers::record::ContainerStore;
 use crate::images::ImageService;
 use crate::system::SystemService;
 use crate::runtimes;
@@ -22,6 +24,7 @@ pub struct Parts {
     pub events: Arc<EventService>,
     pub images: Arc<ImageService>,
     pub system: Arc<SystemService>,
+    pub containers: Arc<ContainerService>,
 }
 
 fn sys(what: String) -> impl FnOnce(std::io::Error) -> Error {
@@ -63,16 +66,53 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
     }
 
     let facts = HostFacts::read();
-    let (runtimes, default_runtime) = runtimes::detect(&config);
+    let host = berth_runtime::spec::HostInfo::detect().map_err(Error::from_classified)?;
+    let extra: Vec<berth_runtime::runtimes::RuntimeConfig> = config
+        .runtimes
+        .iter()
+        .map(|(name, rt)| berth_runtime::runtimes::RuntimeConfig {
+            name: name.clone(),
+            path: rt.path.clone().into(),
+            args: rt.runtime_args.clone(),
+        })
+        .collect();
+    let oci_runtimes = berth_runtime::runtimes::Runtimes::discover(
+        &extra,
+        config.default_runtime.as_deref(),
+        &host,
+        &config.exec_root.join("probe"),
+    )
+    .map_err(Error::from_classified)?;
+    let (runtimes, default_runtime, runtime_warnings) = runtimes::describe(&oci_runtimes);
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if crate::containers::files_host_resolvers_all_loopback(&host_resolv) {
+        tracing::info!("the host's resolv.conf names only loopback nameservers, which containers cannot reach: containers get public resolvers (8.8.8.8, 8.8.4.4) unless --dns is given");
+    }
+    let shim_binary = find_shim();
+    let ctx = Ctx {
+        store: ContainerStore::open(&config.data_root.join("containers"))?,
+        images: image_service.clone(),
+        layers: layers.clone(),
+        events: events.clone(),
+        netns: berth_network::netns::NetnsManager::new(&config.exec_root.join("netns"))?,
+        runtimes: oci_runtimes,
+        host,
+        ncpu: facts.ncpu,
+        shim_binary,
+        config: config.clone(),
+    };
+    let containers = ContainerService::new(ctx);
+    let users = Arc::new(Users(Arc::downgrade(&containers)));
+    image_service.set_users(users.clone());
     let system = Arc::new(SystemService {
         facts,
         engine_id,
         events: events.clone(),
         images: image_service.clone(),
-        containers: std::sync::RwLock::new(None),
+        containers: std::sync::RwLock::new(Some(users)),
         runtimes,
         default_runtime,
-        warnings: Vec::new(),
+        warnings: runtime_warnings,
         debug: std::sync::atomic::AtomicBool::new(config.debug),
         config,
     });
@@ -81,7 +121,25 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
         events,
         images: image_service,
         system,
+        containers,
     })
+}
+
+/// `berth-shim` next to this executable, else on PATH.
+fn find_shim() -> std::path::PathBuf {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("berth-shim")));
+    if let Some(p) = beside.filter(|p| p.is_file()) {
+        return p;
+    }
+    match berth_runtime::runtimes::find_binary("berth-shim") {
+        Some(p) => p,
+        None => {
+            tracing::error!("berth-shim not found next to berthd or on PATH: containers cannot start");
+            std::path::PathBuf::from("berth-shim")
+        }
+    }
 }
 
 /// The storage driver: the one asked for, else the first that works.

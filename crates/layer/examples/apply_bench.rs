@@ -19,8 +19,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(work)?;
     let input_len = std::fs::metadata(tar)?.len();
     let mut input = std::fs::File::open(tar)?;
+    let store = match mode {
+        "raw" => None,
+        _ => {
+            let driver = probe(mode, work)?;
+            Some(LayerStore::open(
+                &work.join("image").join(mode),
+                Arc::clone(&driver),
+            )?)
+        }
+    };
     let start = Instant::now();
-    let (tar_size, diff_id) = if mode == "raw" {
+    let (tar_size, diff_id) = if let Some(store) = &store {
+        let layer = store.register(&mut input, None, &mut |_| {})?;
+        (layer.info().tar_size, layer.info().diff_id.clone())
+    } else {
         let opts = ApplyOptions {
             whiteouts: WhiteoutMode::Overlay,
             sync: false,
@@ -28,15 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (mut tar, _) = berth_layer::decompress::decompress(&mut input)?;
         let out = apply_tar(work, &mut tar, opts, None)?;
         (out.tar_size, out.diff_id)
-    } else {
-        let driver = probe(mode, work)?;
-        let store = LayerStore::open(&work.join("image").join(mode), Arc::clone(&driver))?;
-        let layer = store.register(&mut input, None, &mut |_| {})?;
-        (layer.info().tar_size, layer.info().diff_id.clone())
     };
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{mode}: {input_len} bytes in ({tar_size} uncompressed) in {secs:.3}s: {:.1} MB/s of tar ({diff_id})",
+        "{mode}: {input_len} bytes ({tar_size} uncompressed) in {secs:.3}s: {:.1} MB/s of tar ({diff_id})",
         tar_size as f64 / secs / 1e6
     );
     Ok(())

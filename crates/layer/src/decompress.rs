@@ -77,7 +77,9 @@ struct Tagged<R> {
 impl<R: Read> Read for Tagged<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|e| {
-            if e.get_ref().is_some_and(|i| i.is::<InputError>()) {
+            if e.kind() == io::ErrorKind::Interrupted
+                || e.get_ref().is_some_and(|i| i.is::<InputError>())
+            {
                 return e;
             }
             let msg = if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -196,6 +198,18 @@ mod tests {
         let err = read_all(&garbage).unwrap_err();
         assert!(matches!(err, LayerError::InvalidArchive(_)), "{err:?}");
         assert!(err.to_string().contains("gzip"), "{err}");
+    }
+
+    #[test]
+    fn truncated_and_garbage_zstd_are_invalid_archive() {
+        let zs = zstd::encode_all(&vec![3u8; 200_000][..], 3).unwrap();
+        let err = read_all(&zs[..zs.len() - 5]).unwrap_err();
+        assert!(matches!(err, LayerError::InvalidArchive(_)), "{err:?}");
+        assert!(err.to_string().contains("zstd"), "{err}");
+        let mut garbage = vec![0x28, 0xb5, 0x2f, 0xfd];
+        garbage.extend_from_slice(&[0xee; 100]);
+        let err = read_all(&garbage).unwrap_err();
+        assert!(err.to_string().contains("zstd"), "{err}");
     }
 
     #[test]

@@ -61,7 +61,10 @@ impl RuntimeError {
 
     /// An oci-spec builder failure (an internal error: every field given).
     pub(crate) fn oci(what: &str, err: impl std::fmt::Display) -> Self {
-        RuntimeError::io(format!("building {what}"), io::Error::other(err.to_string()))
+        RuntimeError::io(
+            format!("building {what}"),
+            io::Error::other(err.to_string()),
+        )
     }
 
     /// A host-side error from a nix call.

@@ -256,7 +256,9 @@ pub trait ContainerBackend: Send + Sync + 'static {
 pub trait Backend: Send + Sync + 'static {
     type System: SystemBackend;
     type Images: ImageBackend;
+    type Containers: ContainerBackend;
 
     fn system(&self) -> &Self::System;
     fn images(&self) -> &Self::Images;
+    fn containers(&self) -> &Self::Containers;
 }

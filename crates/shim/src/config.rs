@@ -153,7 +153,9 @@ impl ShimConfig {
                 "--stdin" => c.stdin = true,
                 "--stdin-once" => c.stdin_once = true,
                 _ => {
-                    let v = args.next().ok_or_else(|| format!("flag {flag} needs a value"))?;
+                    let v = args
+                        .next()
+                        .ok_or_else(|| format!("flag {flag} needs a value"))?;
                     let s = || {
                         v.clone()
                             .into_string()
@@ -169,10 +171,15 @@ impl ShimConfig {
                         "--socket" => c.socket = v.into(),
                         "--log-path" => log_path = Some(v.into()),
                         "--log-max-size" => {
-                            max_size = Some(s()?.parse::<u64>().map_err(|e| format!("--log-max-size: {e}"))?)
+                            max_size = Some(
+                                s()?.parse::<u64>()
+                                    .map_err(|e| format!("--log-max-size: {e}"))?,
+                            )
                         }
                         "--log-max-file" => {
-                            max_files = s()?.parse::<u32>().map_err(|e| format!("--log-max-file: {e}"))?
+                            max_files = s()?
+                                .parse::<u32>()
+                                .map_err(|e| format!("--log-max-file: {e}"))?
                         }
                         "--cgroup-path" => c.cgroup_path = Some(s()?),
                         "--start-mode" => {
@@ -215,7 +222,15 @@ mod tests {
 
     #[test]
     fn args_round_trip() {
-        let mut c = ShimConfig::new("/bin/shim", "abc", "/b", "/usr/sbin/runc", "/run/r", "/s", "/s/sock");
+        let mut c = ShimConfig::new(
+            "/bin/shim",
+            "abc",
+            "/b",
+            "/usr/sbin/runc",
+            "/run/r",
+            "/s",
+            "/s/sock",
+        );
         assert_eq!(ShimConfig::from_args(c.to_args()).unwrap().id, "abc");
         c.runtime_args = vec!["--systemd-cgroup".into()];
         c.log = Some(LogConfig {
@@ -236,7 +251,11 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         assert!(ShimConfig::from_args(["--id".into()]).is_err());
-        assert!(ShimConfig::from_args(["--id".into(), "x".into()]).unwrap_err().contains("--bundle"));
+        assert!(
+            ShimConfig::from_args(["--id".into(), "x".into()])
+                .unwrap_err()
+                .contains("--bundle")
+        );
         assert!(ShimConfig::from_args(["--what".into(), "x".into()]).is_err());
     }
 }

@@ -92,6 +92,9 @@ mod tests {
         write_exit(dir.path(), &info).unwrap();
         let back = read_exit(dir.path()).unwrap().unwrap();
         assert_eq!(back, info);
-        assert_eq!(back.finished_at_unix_nanos(), Some(1_704_067_200_500_000_000));
+        assert_eq!(
+            back.finished_at_unix_nanos(),
+            Some(1_704_067_200_500_000_000)
+        );
     }
 }

@@ -3,28 +3,15 @@
 //! UTF-8 byte as `\ufffd`), and a small decoder for pulling one string field
 //! out of a JSON line without a JSON library (runtime log messages).
 
+use crate::bytescan::find_json_special;
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// True for the ASCII bytes that must be escaped.
-const fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\' || b == b'<' || b == b'>' || b == b'&'
-}
-
-static ESCAPE: [bool; 128] = {
-    let mut t = [false; 128];
-    let mut i = 0;
-    while i < 128 {
-        t[i] = needs_escape(i as u8);
-        i += 1;
-    }
-    t
-};
 
 /// Appends `s` as a quoted JSON string.
 pub fn push_json_string(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    if s.is_ascii() {
+    if std::str::from_utf8(s).is_ok() {
         push_valid(out, s);
     } else {
         for chunk in s.utf8_chunks() {
@@ -41,38 +28,42 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &[u8]) {
 fn push_valid(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     let mut i = 0;
-    while i < s.len() {
-        let b = s[i];
-        if b < 0x80 {
-            if !ESCAPE[b as usize] {
-                i += 1;
-                continue;
+    while let Some(off) = find_json_special(&s[i..]) {
+        let j = i + off;
+        let b = s[j];
+        if b >= 0x80 {
+            // Multi-byte characters pass through, except U+2028 and U+2029.
+            if b == 0xe2 && s.get(j + 1) == Some(&0x80) && matches!(s.get(j + 2), Some(0xa8 | 0xa9))
+            {
+                out.extend_from_slice(&s[start..j]);
+                out.extend_from_slice(if s[j + 2] == 0xa8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                });
+                i = j + 3;
+                start = i;
+            } else {
+                i = j + 1;
             }
-            out.extend_from_slice(&s[start..i]);
-            match b {
-                b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                _ => out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 0xf)],
-                ]),
-            }
-            i += 1;
-            start = i;
-        } else if b == 0xe2 && i + 2 < s.len() && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)
-        {
-            out.extend_from_slice(&s[start..i]);
-            out.extend_from_slice(if s[i + 2] == 0xa8 { b"\\u2028" } else { b"\\u2029" });
-            i += 3;
-            start = i;
-        } else {
-            i += 1;
+            continue;
         }
+        out.extend_from_slice(&s[start..j]);
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+        i = j + 1;
+        start = i;
     }
     out.extend_from_slice(&s[start..]);
 }
@@ -132,7 +123,8 @@ fn decode_at(b: &[u8], at: usize) -> Option<(String, usize)> {
                         if (0xd800..0xdc00).contains(&hi) && b.get(i..i + 2) == Some(b"\\u") {
                             let lo = hex4(b.get(i + 2..i + 6)?)?;
                             i += 6;
-                            let cp = 0x10000 + ((hi - 0xd800) << 10) + (lo.wrapping_sub(0xdc00) & 0x3ff);
+                            let cp =
+                                0x10000 + ((hi - 0xd800) << 10) + (lo.wrapping_sub(0xdc00) & 0x3ff);
                             char::from_u32(cp).unwrap_or('\u{fffd}')
                         } else {
                             char::from_u32(hi).unwrap_or('\u{fffd}')
@@ -179,7 +171,12 @@ mod tests {
 
     #[test]
     fn encoded_strings_parse_back() {
-        let samples: [&[u8]; 4] = [b"plain", b"tab\there\n", "ünï\u{2028}".as_bytes(), b"<&>\"\\"];
+        let samples: [&[u8]; 4] = [
+            b"plain",
+            b"tab\there\n",
+            "ünï\u{2028}".as_bytes(),
+            b"<&>\"\\",
+        ];
         for s in samples {
             let json = enc(s);
             let back: String = serde_json::from_str(&json).unwrap();
@@ -189,7 +186,8 @@ mod tests {
 
     #[test]
     fn extracts_fields() {
-        let runc = r#"{"level":"error","msg":"runc create failed: exec: \"x\": not found","time":"t"}"#;
+        let runc =
+            r#"{"level":"error","msg":"runc create failed: exec: \"x\": not found","time":"t"}"#;
         assert_eq!(
             string_field(runc, "msg").as_deref(),
             Some(r#"runc create failed: exec: "x": not found"#)

@@ -9,6 +9,7 @@
 //! The binary uses only the synchronous parts; the linker drops the
 //! client and tokio from it.
 
+mod bytescan;
 pub mod client;
 pub mod config;
 pub mod exit;

@@ -1,3 +1,8 @@
-//! `berth-shim`: see the library's `config` module for the command line.
+//! `berth-shim`: one per container; see the library's `config` module for
+//! its command line and `protocol` for its control socket.
 
-fn main() {}
+mod shim;
+
+fn main() {
+    std::process::exit(shim::main())
+}

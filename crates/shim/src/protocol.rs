@@ -44,7 +44,7 @@ pub const VERSION: u32 = 1;
 /// The largest payload either side accepts.
 pub const MAX_PAYLOAD: usize = 1 << 20;
 /// Output the shim holds for one slow client before dropping frames.
-pub const CLIENT_BUFFER: usize = 1 << 20;
+pub const CLIENT_BUFFER: usize = 4 << 20;
 /// The largest output frame the shim sends.
 pub const MAX_DATA_FRAME: usize = 64 << 10;
 pub const HEADER_LEN: usize = 5;
@@ -223,6 +223,8 @@ pub struct StateReply {
     /// The container's init pid (0 before it exists).
     pub pid: i32,
     pub shim_pid: i32,
+    /// Where the exit record is written.
+    pub state_dir: String,
     /// `created`, `running` or `exited`.
     pub status: String,
     pub exit: Option<ExitInfo>,

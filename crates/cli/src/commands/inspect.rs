@@ -1,4 +1,4 @@
-//! `berth inspect` (any object type; images for now) and the inspector
+//! `berth inspect` (containers, images, networks, volumes) and the inspector
 //! every `… inspect` command shares: indented JSON, `json`, or a template
 //! run on each object.
 
@@ -101,29 +101,79 @@ pub fn finish(inspector: Inspector, errors: Vec<CliError>) -> CliResult {
     }
 }
 
+/// Docker's object types for `--type`.
+const TYPES: &[&str] = &[
+    "config",
+    "container",
+    "image",
+    "network",
+    "node",
+    "plugin",
+    "secret",
+    "service",
+    "task",
+    "volume",
+];
+
+/// The types looked up, in docker's order, when `--type` is not given.
+const AUTODETECT: &[&str] = &["container", "image", "network", "volume"];
+
+async fn inspect_raw(
+    ctx: &Ctx,
+    kind: &str,
+    name: &str,
+    size: bool,
+) -> Option<berth_client::Result<bytes::Bytes>> {
+    Some(match kind {
+        "container" => ctx.client.container_inspect_raw(name, size).await,
+        "image" => ctx.client.image_inspect_raw(name).await,
+        "network" => ctx.client.network_inspect_raw(name, false).await,
+        "volume" => ctx.client.volume_inspect_raw(name).await,
+        _ => return None,
+    })
+}
+
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
-    match args.kind.as_deref() {
-        None | Some("") | Some("image") => {}
-        Some(other) => {
-            return Err(CliError::msg(format!(
-                "{other:?} is not a valid value for --type"
+    let kind = args.kind.as_deref();
+    match kind {
+        Some("") => {
+            return Err(CliError::Plain(format!(
+                "type is empty: must be one of \"{}\"",
+                TYPES.join("\", \"")
             )));
         }
+        Some(k) if !TYPES.contains(&k) => {
+            return Err(CliError::Plain(format!(
+                "unknown type: {k:?}: must be one of \"{}\"",
+                TYPES.join("\", \"")
+            )));
+        }
+        _ => {}
     }
+    let kinds: Vec<&str> = match kind {
+        Some(k) => vec![k],
+        None => AUTODETECT.to_vec(),
+    };
     let mut inspector = Inspector::new(args.format.as_deref())?;
     let mut errors = Vec::new();
-    for name in &args.names {
-        match ctx.client.image_inspect_raw(name).await {
-            Ok(raw) => {
-                if let Err(e) = inspector.add(&raw) {
-                    errors.push(e);
+    'names: for name in &args.names {
+        for k in &kinds {
+            match inspect_raw(ctx, k, name, args.size).await {
+                Some(Ok(raw)) => {
+                    if let Err(e) = inspector.add(&raw) {
+                        errors.push(e);
+                    }
+                    continue 'names;
                 }
+                Some(Err(e)) if kind.is_none() && e.is_not_found() => {}
+                Some(Err(e)) => {
+                    errors.push(e.into());
+                    continue 'names;
+                }
+                None => {}
             }
-            Err(e) if e.is_not_found() && args.kind.is_none() => {
-                errors.push(CliError::Plain(format!("Error: No such object: {name}")));
-            }
-            Err(e) => errors.push(e.into()),
         }
+        errors.push(CliError::Plain(format!("Error: No such object: {name}")));
     }
     finish(inspector, errors)
 }

@@ -1,6 +1,6 @@
-//! The command tree: one module per command or group. New groups
-//! (container, network, volume, exec) add a variant here and a module.
+//! The command tree: one module per command or group.
 
+pub mod container;
 pub mod image;
 pub mod info;
 pub mod inspect;
@@ -16,6 +16,51 @@ use crate::error::{CliError, CliResult};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true)]
+    Run(container::run::Args),
+    /// Execute a command in a running container
+    Exec(container::exec::Args),
+    /// List containers
+    Ps(container::ps::Args),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(container::attach::Args),
+    /// Create a new container
+    #[command(disable_help_flag = true)]
+    Create(container::create::Args),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(container::files::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(container::files::ExportArgs),
+    /// Kill one or more running containers
+    Kill(container::lifecycle::KillArgs),
+    /// Fetch the logs of a container
+    Logs(container::logs::Args),
+    /// Pause all processes within one or more containers
+    Pause(container::lifecycle::ContainersArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(container::top::PortArgs),
+    /// Rename a container
+    Rename(container::lifecycle::RenameArgs),
+    /// Restart one or more containers
+    Restart(container::lifecycle::StopArgs),
+    /// Remove one or more containers
+    Rm(container::lifecycle::RmArgs),
+    /// Start one or more stopped containers
+    Start(container::start::Args),
+    /// Stop one or more running containers
+    Stop(container::lifecycle::StopArgs),
+    /// Display the running processes of a container
+    Top(container::top::TopArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(container::lifecycle::ContainersArgs),
+    /// Update configuration of one or more containers
+    Update(container::update::Args),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(container::lifecycle::ContainersArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
     /// Show the Berth version information
     Version(version::Args),
     /// Display system-wide information
@@ -46,7 +91,29 @@ pub enum Command {
 
 impl Command {
     pub async fn run(self, ctx: &Ctx) -> CliResult {
+        use container::ContainerCommand as C;
         match self {
+            Command::Run(a) => C::Run(a).run(ctx).await,
+            Command::Exec(a) => C::Exec(a).run(ctx).await,
+            Command::Ps(a) => C::Ls(a).run(ctx).await,
+            Command::Attach(a) => C::Attach(a).run(ctx).await,
+            Command::Create(a) => C::Create(a).run(ctx).await,
+            Command::Diff(a) => C::Diff(a).run(ctx).await,
+            Command::Export(a) => C::Export(a).run(ctx).await,
+            Command::Kill(a) => C::Kill(a).run(ctx).await,
+            Command::Logs(a) => C::Logs(a).run(ctx).await,
+            Command::Pause(a) => C::Pause(a).run(ctx).await,
+            Command::Port(a) => C::Port(a).run(ctx).await,
+            Command::Rename(a) => C::Rename(a).run(ctx).await,
+            Command::Restart(a) => C::Restart(a).run(ctx).await,
+            Command::Rm(a) => C::Rm(a).run(ctx).await,
+            Command::Start(a) => C::Start(a).run(ctx).await,
+            Command::Stop(a) => C::Stop(a).run(ctx).await,
+            Command::Top(a) => C::Top(a).run(ctx).await,
+            Command::Unpause(a) => C::Unpause(a).run(ctx).await,
+            Command::Update(a) => C::Update(a).run(ctx).await,
+            Command::Wait(a) => C::Wait(a).run(ctx).await,
+            Command::Container(c) => c.run(ctx).await,
             Command::Version(a) => version::run(ctx, a).await,
             Command::Info(a) => info::run(ctx, a).await,
             Command::Images(a) => image::ls::run(ctx, a, true).await,

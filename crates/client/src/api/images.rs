@@ -137,6 +137,40 @@ impl Client {
         Ok(resp.into_body())
     }
 
+    /// `POST /images/create?fromImage=…&tag=…`: pulls an image; the answer
+    /// is a progress stream. `registry_auth` is the `X-Registry-Auth`
+    /// value.
+    pub async fn image_pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        registry_auth: Option<&str>,
+    ) -> Result<Response> {
+        let r = Reference::parse_normalized(reference).map_err(Error::InvalidArgument)?;
+        let tag = match (&r.digest, &r.tag) {
+            (Some(d), _) => d.clone(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => "latest".to_string(),
+        };
+        let query = Query::new()
+            .with("fromImage", r.name())
+            .with("tag", tag)
+            .opt(
+                "platform",
+                platform
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_lowercase)
+                    .as_deref(),
+            );
+        let mut req = Request::post("/images/create").query(query);
+        if let Some(auth) = registry_auth
+            && let Ok(v) = http::HeaderValue::from_str(auth)
+        {
+            req = req.header(http::HeaderName::from_static("x-registry-auth"), v);
+        }
+        self.send(req).await
+    }
+
     /// `POST /images/create?fromSrc=…`: the answer is a progress stream
     /// whose last status is the new image's ID.
     pub async fn image_import(

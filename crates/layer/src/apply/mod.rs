@@ -5,10 +5,12 @@
 
 mod meta;
 mod path;
+mod stash;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_hostile;
+mod whiteout;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{CStr, CString};
@@ -467,120 +469,6 @@ impl Applier {
         Ok(())
     }
 
-    /// `.wh.<target>` in directory `parent`.
-    fn whiteout(&mut self, parent: &[u8], target: &[u8]) -> Result<()> {
-        let rel = path::join(parent, target);
-        let c = cname(target)?;
-        match self.mode {
-            WhiteoutMode::Overlay => {
-                let pfd = self.parent(parent)?;
-                self.create(pfd.as_fd(), &c, &rel, "create whiteout", || {
-                    sys::mknodat(pfd.as_fd(), &c, libc::S_IFCHR, 0, 0)
-                })
-            }
-            WhiteoutMode::Naive => {
-                // OCI: a whiteout hides only what lower layers hold.
-                if self.written.contains(&rel) {
-                    return Ok(());
-                }
-                let pfd = match sys::open_in_root(
-                    self.root.as_fd(),
-                    parent,
-                    libc::O_PATH | libc::O_DIRECTORY,
-                    0,
-                ) {
-                    Ok(fd) => fd,
-                    Err(e) if is_errno(&e, libc::ENOENT) || is_errno(&e, libc::ENOTDIR) => {
-                        return Ok(());
-                    }
-                    Err(e) => return Err(entry_err("open directory", parent, e)),
-                };
-                self.remove_entry(pfd.as_fd(), &c, &rel)
-            }
-        }
-    }
-
-    /// `.wh..wh..opq` in directory `dir`.
-    fn opaque(&mut self, dir: &[u8]) -> Result<()> {
-        let pfd = self.parent(dir)?;
-        let fd = sys::openat(pfd.as_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
-            .map_err(|e| entry_err("open directory", dir, e))?;
-        match self.mode {
-            WhiteoutMode::Overlay => sys::fsetxattr(fd.as_fd(), c"trusted.overlay.opaque", b"y")
-                .map_err(|e| host_err("mark opaque", dir, e)),
-            WhiteoutMode::Naive => {
-                self.cache = None;
-                let mut rel = dir.to_vec();
-                purge_unwritten(fd.as_fd(), &mut rel, &self.written)
-            }
-        }
-    }
-
-    /// Before `rel` (and everything below it) is removed, keeps the
-    /// contents the tar-split refers to in the stash, so that the exact
-    /// stream can still be rebuilt (archives may hold a path twice).
-    fn preserve_refs(&mut self, rel: &[u8]) -> Result<()> {
-        if self.refs.is_empty() {
-            return Ok(());
-        }
-        let mut doomed = Vec::new();
-        if let Some(record) = self.refs.remove(rel) {
-            doomed.push((rel.to_vec(), record));
-        }
-        let (mut lo, mut hi) = (rel.to_vec(), rel.to_vec());
-        lo.push(b'/');
-        hi.push(b'/' + 1);
-        let below: Vec<Vec<u8>> = self.refs.range(lo..hi).map(|(k, _)| k.clone()).collect();
-        for key in below {
-            if let Some(record) = self.refs.remove(&key) {
-                doomed.push((key, record));
-            }
-        }
-        for (path, record) in doomed {
-            self.stash_file(&path, record)?;
-        }
-        Ok(())
-    }
-
-    fn stash_file(&mut self, path: &[u8], record: u64) -> Result<()> {
-        let Some(dir) = &self.stash else {
-            warn!(path = %lossy(path), "content replaced within the layer; its tar cannot be rebuilt exactly");
-            return Ok(());
-        };
-        if self.stash_fd.is_none() {
-            berth_fsutil::create_dir_all_mode(dir, 0o700)
-                .map_err(|e| LayerError::io(format!("create {}", dir.display()), e))?;
-            let fd = sys::open_dir_path(dir)
-                .map_err(|e| LayerError::io(format!("open {}", dir.display()), e))?;
-            self.stash_fd = Some(fd);
-        }
-        let Some(stash) = &self.stash_fd else {
-            return Ok(());
-        };
-        let src = match sys::open_in_root(
-            self.root.as_fd(),
-            path,
-            libc::O_RDONLY | libc::O_NOFOLLOW,
-            0,
-        ) {
-            Ok(fd) => fd,
-            Err(e) => {
-                warn!(path = %lossy(path), error = %e, "cannot keep replaced content");
-                return Ok(());
-            }
-        };
-        let name = cname(record.to_string().as_bytes())?;
-        let stash_err = |e| LayerError::io(format!("keep replaced content of {}", lossy(path)), e);
-        if sys::link_fd(src.as_fd(), stash.as_fd(), &name).is_ok() {
-            return Ok(());
-        }
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-        let mut dst =
-            File::from(sys::openat(stash.as_fd(), &name, flags, 0o600).map_err(stash_err)?);
-        io::copy(&mut File::from(src), &mut dst).map_err(stash_err)?;
-        Ok(())
-    }
-
     /// Sets the times recorded for directories; the last entry for a
     /// directory wins. Directories replaced since are skipped.
     fn set_dir_times(&mut self) -> Result<()> {
@@ -607,39 +495,4 @@ impl Applier {
         }
         Ok(())
     }
-}
-
-/// Removes every entry below `dir` (at `rel`) that this layer did not write;
-/// directories this layer wrote are kept and searched in turn.
-fn purge_unwritten(
-    dir: BorrowedFd<'_>,
-    rel: &mut Vec<u8>,
-    written: &HashSet<Vec<u8>>,
-) -> Result<()> {
-    let entries = sys::read_dir(dir).map_err(|e| host_err("read directory", rel, e))?;
-    for entry in entries {
-        let saved = rel.len();
-        if !rel.is_empty() {
-            rel.push(b'/');
-        }
-        rel.extend_from_slice(entry.name.to_bytes());
-        let result = if !written.contains(rel.as_slice()) {
-            sys::remove_all_at(dir, &entry.name).map_err(|e| host_err("remove", rel, e))
-        } else {
-            match sys::openat(
-                dir,
-                &entry.name,
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-                0,
-            ) {
-                Ok(child) => purge_unwritten(child.as_fd(), rel, written),
-                // Not a directory (or a symlink): kept as it is.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => Ok(()),
-                Err(e) => Err(host_err("open directory", rel, e)),
-            }
-        };
-        rel.truncate(saved);
-        result?;
-    }
-    Ok(())
 }

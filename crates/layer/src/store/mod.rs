@@ -10,18 +10,20 @@
 
 mod diff_tar;
 mod disk;
+mod gc;
+mod recover;
 mod rw;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tracing::{error, info, warn};
+use tracing::warn;
 
 use crate::decompress::decompress;
 use crate::digest::Digest;
@@ -127,6 +129,8 @@ impl fmt::Debug for LayerRef {
     }
 }
 
+/// Layers by chain ID and container rw layers, on top of a storage driver.
+/// Shared between threads; locks are never held while data is applied.
 pub struct LayerStore {
     layout: Layout,
     driver: Arc<dyn StorageDriver>,
@@ -213,79 +217,6 @@ impl LayerStore {
         };
         store.recover()?;
         Ok(store)
-    }
-
-    fn recover(&self) -> Result<()> {
-        let tmp = self.layout.tmp();
-        for entry in std::fs::read_dir(&tmp).map_err(io_err(format!("read {}", tmp.display())))? {
-            let entry = entry.map_err(io_err(format!("read {}", tmp.display())))?;
-            info!(path = %entry.path().display(), "removing unfinished layer store entry");
-            disk::remove_tree(&entry.path())?;
-        }
-        let mut referenced = HashSet::new();
-        let mut state = self.shared.lock();
-        let layers_dir = self.layout.layers();
-        for entry in std::fs::read_dir(&layers_dir)
-            .map_err(io_err(format!("read {}", layers_dir.display())))?
-        {
-            let entry = entry.map_err(io_err(format!("read {}", layers_dir.display())))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !disk::is_layer_dir_name(&name) {
-                warn!(name, "ignoring unexpected entry in layerdb");
-                continue;
-            }
-            match disk::read_layer(&entry.path(), &name) {
-                Ok(info) => {
-                    referenced.insert(info.cache_id.clone());
-                    state.layers.insert(info.chain_id.clone(), info);
-                }
-                Err(e) => {
-                    error!(layer = name, error = %e, "damaged layer record, ignoring it");
-                    if let Some(id) = disk::read_cache_id(&entry.path()) {
-                        referenced.insert(id);
-                    }
-                }
-            }
-        }
-        let mounts_dir = self.layout.mounts();
-        for entry in std::fs::read_dir(&mounts_dir)
-            .map_err(io_err(format!("read {}", mounts_dir.display())))?
-        {
-            let entry = entry.map_err(io_err(format!("read {}", mounts_dir.display())))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            match disk::read_mount(&entry.path()) {
-                Ok(rec) => {
-                    referenced.insert(rec.mount_id.clone());
-                    referenced.insert(rec.init_id.clone());
-                    state.mounts.insert(name, rec);
-                }
-                Err(e) => {
-                    error!(container = name, error = %e, "damaged container layer record, ignoring it")
-                }
-            }
-        }
-        for info in state.layers.values() {
-            if let Some(p) = &info.parent
-                && !state.layers.contains_key(p)
-            {
-                error!(layer = %info.chain_id, parent = %p, "layer's parent is missing");
-            }
-            if !self.driver.exists(&info.cache_id) {
-                error!(layer = %info.chain_id, cache_id = info.cache_id, "layer data is missing");
-            }
-        }
-        drop(state);
-        for id in self.driver.list()? {
-            if !referenced.contains(&id) {
-                info!(
-                    id,
-                    driver = self.driver.name(),
-                    "removing unreferenced layer data"
-                );
-                self.driver.remove(&id)?;
-            }
-        }
-        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -398,60 +329,6 @@ impl LayerStore {
     pub fn pin(&self, chain_id: &Digest) -> Result<LayerRef> {
         let mut state = self.shared.lock();
         self.shared.pin_locked(&mut state, chain_id)
-    }
-
-    /// Mark and sweep: removes every layer not reachable from `live` (chain
-    /// IDs of image top layers and of container rw parents), not pinned and
-    /// not under a container rw layer of this store; returns the removed
-    /// chain IDs.
-    pub fn gc(&self, live: &[Digest]) -> Result<Vec<Digest>> {
-        let mut doomed = Vec::new();
-        {
-            let mut state = self.shared.lock();
-            let mut stack: Vec<Digest> = live.to_vec();
-            stack.extend(state.pins.keys().cloned());
-            stack.extend(state.mounts.values().filter_map(|m| m.parent.clone()));
-            let mut keep = HashSet::new();
-            while let Some(d) = stack.pop() {
-                if let Some(info) = state.layers.get(&d)
-                    && keep.insert(d)
-                    && let Some(p) = &info.parent
-                {
-                    stack.push(p.clone());
-                }
-            }
-            let victims: Vec<Digest> = state
-                .layers
-                .keys()
-                .filter(|d| !keep.contains(*d))
-                .cloned()
-                .collect();
-            for chain in victims {
-                // Out of layerdb first, so a crash never leaves a record
-                // whose data is half gone.
-                let junk = self.layout.new_tmp("remove");
-                std::fs::rename(self.layout.layer(&chain), &junk)
-                    .map_err(io_err(format!("remove layer {chain}")))?;
-                if let Some(info) = state.layers.remove(&chain) {
-                    doomed.push((info, junk));
-                }
-            }
-            if !doomed.is_empty() {
-                let dir = self.layout.layers();
-                berth_fsutil::fsync_dir(&dir).map_err(io_err(format!("sync {}", dir.display())))?;
-            }
-        }
-        let mut removed = Vec::new();
-        for (info, junk) in doomed {
-            if let Err(e) = self.driver.remove(&info.cache_id) {
-                // Swept at the next open.
-                warn!(layer = %info.chain_id, error = %e, "cannot remove layer data");
-            }
-            disk::remove_tree(&junk)?;
-            removed.push(info.chain_id);
-        }
-        removed.sort();
-        Ok(removed)
     }
 
     /// Bytes of all layers' own files.

@@ -37,9 +37,11 @@ impl LayerStore {
         }
         let parent_ref = parent.map(|p| self.pin(p)).transpose()?;
         let parent_cache = parent_ref.as_ref().map(|r| r.info().cache_id.clone());
+        let mount_id = random_id();
         let rec = RwRecord {
-            mount_id: random_id(),
-            init_id: random_id(),
+            // Named as Docker names it.
+            init_id: format!("{mount_id}-init"),
+            mount_id,
             parent: parent.cloned(),
         };
         let tmp = self.layout.new_tmp("mount");

@@ -471,18 +471,61 @@ fn paths_written_twice_still_rebuild_exactly() {
 #[test]
 fn crash_during_gc_or_rw_removal_is_swept_on_open() {
     for mut env in envs() {
-        let l = register(env.store(), &base_tar(), None).unwrap().info().clone();
-        env.store().create_rw("ctr", Some(&l.chain_id), &|_| Ok(())).unwrap();
+        let l = register(env.store(), &base_tar(), None)
+            .unwrap()
+            .info()
+            .clone();
+        env.store()
+            .create_rw("ctr", Some(&l.chain_id), &|_| Ok(()))
+            .unwrap();
         assert_eq!(env.driver.list().unwrap().len(), 3);
         // gc and remove_rw first move records into tmp/, then remove data:
         // stop right after the move.
         let tmp = env.root.join("layerdb/tmp");
-        fs::rename(env.root.join("layerdb/mounts/ctr"), tmp.join("remove-mount-x")).unwrap();
+        fs::rename(
+            env.root.join("layerdb/mounts/ctr"),
+            tmp.join("remove-mount-x"),
+        )
+        .unwrap();
         env.reopen();
         assert!(env.store().rw_ids().is_empty());
         assert_eq!(env.driver.list().unwrap(), vec![l.cache_id.clone()]);
-        fs::rename(env.root.join("layerdb/sha256").join(l.chain_id.hex()), tmp.join("remove-x")).unwrap();
+        fs::rename(
+            env.root.join("layerdb/sha256").join(l.chain_id.hex()),
+            tmp.join("remove-x"),
+        )
+        .unwrap();
         env.reopen();
         assert_nothing_left(&env);
+    }
+}
+
+#[test]
+fn store_is_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<LayerStore>();
+    assert_send_sync::<LayerRef>();
+    for env in envs() {
+        let s = env.store();
+        let tar = gzip(&base_tar());
+        let refs: Vec<LayerRef> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| register(s, &tar, None).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(refs.iter().all(|r| r.info() == refs[0].info()));
+        assert_eq!(
+            env.driver.list().unwrap(),
+            vec![refs[0].info().cache_id.clone()]
+        );
+        assert_eq!(env.tmp_entries(), 0);
+        // Pins are counted per guard: gc keeps the layer until the last one goes.
+        let chain = refs[0].chain_id().clone();
+        let mut refs = refs;
+        refs.truncate(1);
+        assert!(s.gc(&[]).unwrap().is_empty());
+        drop(refs);
+        assert_eq!(s.gc(&[]).unwrap(), vec![chain]);
     }
 }

@@ -14,7 +14,12 @@ pub(crate) fn read_opt(path: &Path) -> Result<Option<String>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         // Some interface files refuse reads on some kernels (EINVAL,
         // EOPNOTSUPP): treat them as absent.
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENODEV)) => {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENODEV)
+            ) =>
+        {
             Ok(None)
         }
         Err(e) => Err(RuntimeError::io(format!("reading {}", path.display()), e)),

@@ -32,7 +32,11 @@ fn freezer(paths: &CgroupPaths) -> Result<Freezer<'_>> {
         reason: "the freezer cgroup is not available".into(),
     };
     match paths.layout {
-        CgroupLayout::Unified => paths.unified.as_deref().map(Freezer::V2).ok_or_else(unsupported),
+        CgroupLayout::Unified => paths
+            .unified
+            .as_deref()
+            .map(Freezer::V2)
+            .ok_or_else(unsupported),
         _ => paths
             .v1
             .get("freezer")
@@ -101,10 +105,10 @@ pub fn freeze(paths: &CgroupPaths, timeout: Duration) -> Result<()> {
     loop {
         // v1 can get stuck in FREEZING while tasks fork; asking again
         // restarts the walk, as runc does.
-        if attempts % 10 == 0 {
+        if attempts == 0 {
             request(paths, true)?;
         }
-        attempts += 1;
+        attempts = (attempts + 1) % 10;
         if freezer_state(paths)? == FreezerState::Frozen {
             return Ok(());
         }
@@ -126,7 +130,10 @@ pub fn thaw(paths: &CgroupPaths) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while freezer_state(paths)? == FreezerState::Frozen {
         if Instant::now() >= deadline {
-            return Err(RuntimeError::Timeout(format!("thawing cgroup {}", paths.path)));
+            return Err(RuntimeError::Timeout(format!(
+                "thawing cgroup {}",
+                paths.path
+            )));
         }
         thread::sleep(Duration::from_millis(2));
     }
@@ -187,10 +194,15 @@ mod tests {
         let paths = CgroupPaths {
             layout: CgroupLayout::V1,
             path: "/berth/gone".into(),
-            v1: [("freezer".to_string(), "/nonexistent/x".into())].into_iter().collect(),
+            v1: [("freezer".to_string(), "/nonexistent/x".into())]
+                .into_iter()
+                .collect(),
             unified: None,
         };
-        assert!(matches!(freezer_state(&paths), Err(RuntimeError::NotFound(_))));
+        assert!(matches!(
+            freezer_state(&paths),
+            Err(RuntimeError::NotFound(_))
+        ));
         assert!(matches!(
             freeze(&paths, Duration::from_millis(10)),
             Err(RuntimeError::NotFound(_))

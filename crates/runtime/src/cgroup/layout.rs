@@ -180,7 +180,9 @@ impl CgroupHost {
             if m.fstype == "cgroup2" {
                 let take = match &unified {
                     None => true,
-                    Some(old) => m.mount_point == Path::new("/sys/fs/cgroup") || better(&m.mount_point, old),
+                    Some(old) => {
+                        m.mount_point == Path::new("/sys/fs/cgroup") || better(&m.mount_point, old)
+                    }
                 };
                 if take {
                     unified = Some(m.mount_point);
@@ -248,7 +250,9 @@ impl CgroupHost {
         let root = PathBuf::from("/sys/fs/cgroup");
         let mut v1_mounts = BTreeMap::new();
         if layout != CgroupLayout::Unified {
-            for c in ["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids"] {
+            for c in [
+                "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids",
+            ] {
                 v1_mounts.insert(c.to_string(), root.join(c));
             }
             v1_mounts.insert("name=systemd".to_string(), root.join("systemd"));
@@ -259,7 +263,9 @@ impl CgroupHost {
             CgroupLayout::Unified => Some(root),
         };
         let unified_controllers = if layout == CgroupLayout::Unified {
-            ["cpuset", "cpu", "io", "memory", "pids"].map(String::from).to_vec()
+            ["cpuset", "cpu", "io", "memory", "pids"]
+                .map(String::from)
+                .to_vec()
         } else {
             Vec::new()
         };
@@ -361,7 +367,10 @@ impl CgroupHost {
                 None => (None, None),
             },
             _ => match self.v1_mounts.get("cpuset") {
-                Some(root) => (read(root.join("cpuset.cpus")), read(root.join("cpuset.mems"))),
+                Some(root) => (
+                    read(root.join("cpuset.cpus")),
+                    read(root.join("cpuset.mems")),
+                ),
                 None => (None, None),
             },
         };
@@ -407,9 +416,15 @@ mod tests {
     fn detects_hybrid() {
         let h = CgroupHost::from_mountinfo(HYBRID).unwrap();
         assert_eq!(h.layout, CgroupLayout::Hybrid);
-        assert_eq!(h.unified_mount.as_deref(), Some(Path::new("/sys/fs/cgroup/unified")));
+        assert_eq!(
+            h.unified_mount.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/unified"))
+        );
         assert_eq!(h.v1_mounts["cpu"], PathBuf::from("/sys/fs/cgroup/cpu"));
-        assert_eq!(h.v1_mounts["name=systemd"], PathBuf::from("/sys/fs/cgroup/systemd"));
+        assert_eq!(
+            h.v1_mounts["name=systemd"],
+            PathBuf::from("/sys/fs/cgroup/systemd")
+        );
         assert!(!h.v1_mounts.contains_key("xattr"));
         assert!(!h.v1_mounts.contains_key("rw"));
         assert_eq!(h.layout.docker_version(), "1");
@@ -420,9 +435,15 @@ mod tests {
         let h = CgroupHost::from_mountinfo(V1_COMOUNTED).unwrap();
         assert_eq!(h.layout, CgroupLayout::V1);
         assert_eq!(h.v1_mounts["cpu"], h.v1_mounts["cpuacct"]);
-        assert_eq!(h.v1_mounts["cpu"], PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"));
+        assert_eq!(
+            h.v1_mounts["cpu"],
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct")
+        );
         // The copy outside /sys/fs/cgroup does not win.
-        assert_eq!(h.v1_mounts["memory"], PathBuf::from("/sys/fs/cgroup/memory"));
+        assert_eq!(
+            h.v1_mounts["memory"],
+            PathBuf::from("/sys/fs/cgroup/memory")
+        );
         assert!(h.unified_mount.is_none());
         assert!(!h.default_cgroupns_private());
     }
@@ -432,7 +453,10 @@ mod tests {
         let mut h = CgroupHost::from_mountinfo(V2).unwrap();
         assert_eq!(h.layout, CgroupLayout::Unified);
         assert!(h.v1_mounts.is_empty());
-        assert_eq!(h.unified_mount.as_deref(), Some(Path::new("/sys/fs/cgroup")));
+        assert_eq!(
+            h.unified_mount.as_deref(),
+            Some(Path::new("/sys/fs/cgroup"))
+        );
         assert_eq!(h.layout.docker_version(), "2");
         h.cgroupns_supported = true;
         assert!(h.default_cgroupns_private());

@@ -52,7 +52,9 @@ pub fn container_cgroup_path(parent: Option<&str>, id: &str) -> Result<String> {
     let mut comps = clean_components(parent, "--cgroup-parent")?;
     let id_comps = clean_components(id, "container id")?;
     if id_comps.len() != 1 {
-        return Err(RuntimeError::invalid(format!("invalid container id {id:?}")));
+        return Err(RuntimeError::invalid(format!(
+            "invalid container id {id:?}"
+        )));
     }
     comps.extend(id_comps);
     Ok(format!("/{}", comps.join("/")))
@@ -94,20 +96,6 @@ impl CgroupHost {
 }
 
 impl CgroupPaths {
-    /// Paths rooted somewhere else (fixtures in tests).
-    pub fn rebase(&self, from: &Path, to: &Path) -> CgroupPaths {
-        let map = |p: &PathBuf| match p.strip_prefix(from) {
-            Ok(rest) => to.join(rest),
-            Err(_) => p.clone(),
-        };
-        CgroupPaths {
-            layout: self.layout,
-            path: self.path.clone(),
-            v1: self.v1.iter().map(|(k, v)| (k.clone(), map(v))).collect(),
-            unified: self.unified.as_ref().map(map),
-        }
-    }
-
     /// The directory holding controller `c`'s files: the v1 hierarchy of
     /// `c`, or the unified directory on v2.
     pub fn controller(&self, c: &str) -> Option<&Path> {
@@ -130,10 +118,12 @@ impl CgroupPaths {
     pub fn procs_dir(&self) -> Option<&Path> {
         match self.layout {
             CgroupLayout::Unified => self.unified.as_deref(),
-            _ => ["pids", "memory", "cpu", "cpuacct", "devices", "freezer", "blkio", "cpuset"]
-                .iter()
-                .find_map(|c| self.v1.get(*c).map(PathBuf::as_path))
-                .or(self.unified.as_deref()),
+            _ => [
+                "pids", "memory", "cpu", "cpuacct", "devices", "freezer", "blkio", "cpuset",
+            ]
+            .iter()
+            .find_map(|c| self.v1.get(*c).map(PathBuf::as_path))
+            .or(self.unified.as_deref()),
         }
     }
 
@@ -150,9 +140,18 @@ mod tests {
     #[test]
     fn convention() {
         assert_eq!(container_cgroup_path(None, "abc").unwrap(), "/berth/abc");
-        assert_eq!(container_cgroup_path(Some(""), "abc").unwrap(), "/berth/abc");
-        assert_eq!(container_cgroup_path(Some("custom"), "abc").unwrap(), "/custom/abc");
-        assert_eq!(container_cgroup_path(Some("/a/b/"), "abc").unwrap(), "/a/b/abc");
+        assert_eq!(
+            container_cgroup_path(Some(""), "abc").unwrap(),
+            "/berth/abc"
+        );
+        assert_eq!(
+            container_cgroup_path(Some("custom"), "abc").unwrap(),
+            "/custom/abc"
+        );
+        assert_eq!(
+            container_cgroup_path(Some("/a/b/"), "abc").unwrap(),
+            "/a/b/abc"
+        );
         assert_eq!(container_cgroup_path(Some("/"), "abc").unwrap(), "/abc");
         assert!(container_cgroup_path(Some("/a/../b"), "abc").is_err());
         assert!(container_cgroup_path(None, "a/b").is_err());
@@ -162,12 +161,22 @@ mod tests {
 
     #[test]
     fn paths_per_layout() {
-        let v2 = CgroupHost::synthetic(CgroupLayout::Unified).paths("/berth/x").unwrap();
-        assert_eq!(v2.unified.as_deref(), Some(Path::new("/sys/fs/cgroup/berth/x")));
-        assert_eq!(v2.controller("memory"), Some(Path::new("/sys/fs/cgroup/berth/x")));
+        let v2 = CgroupHost::synthetic(CgroupLayout::Unified)
+            .paths("/berth/x")
+            .unwrap();
+        assert_eq!(
+            v2.unified.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/berth/x"))
+        );
+        assert_eq!(
+            v2.controller("memory"),
+            Some(Path::new("/sys/fs/cgroup/berth/x"))
+        );
         assert_eq!(v2.all_dirs().len(), 1);
 
-        let hy = CgroupHost::synthetic(CgroupLayout::Hybrid).paths("/berth/x").unwrap();
+        let hy = CgroupHost::synthetic(CgroupLayout::Hybrid)
+            .paths("/berth/x")
+            .unwrap();
         assert_eq!(
             hy.controller("memory"),
             Some(Path::new("/sys/fs/cgroup/memory/berth/x"))
@@ -176,13 +185,25 @@ mod tests {
             hy.unified.as_deref(),
             Some(Path::new("/sys/fs/cgroup/unified/berth/x"))
         );
-        assert!(hy.all_dirs().contains(&PathBuf::from("/sys/fs/cgroup/systemd/berth/x")));
-        assert_eq!(hy.procs_dir(), Some(Path::new("/sys/fs/cgroup/pids/berth/x")));
+        assert!(
+            hy.all_dirs()
+                .contains(&PathBuf::from("/sys/fs/cgroup/systemd/berth/x"))
+        );
+        assert_eq!(
+            hy.procs_dir(),
+            Some(Path::new("/sys/fs/cgroup/pids/berth/x"))
+        );
 
-        let v1 = CgroupHost::synthetic(CgroupLayout::V1).paths("berth/x").unwrap();
+        let v1 = CgroupHost::synthetic(CgroupLayout::V1)
+            .paths("berth/x")
+            .unwrap();
         assert_eq!(v1.path, "/berth/x");
         assert!(v1.unified.is_none());
         assert!(CgroupHost::synthetic(CgroupLayout::V1).paths("/").is_err());
-        assert!(CgroupHost::synthetic(CgroupLayout::V1).paths("/a/../../etc").is_err());
+        assert!(
+            CgroupHost::synthetic(CgroupLayout::V1)
+                .paths("/a/../../etc")
+                .is_err()
+        );
     }
 }

@@ -21,17 +21,22 @@ fn remove_tree(dir: &Path) -> Result<Option<PathBuf>> {
     };
     let mut busy = None;
     for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            if let Some(b) = remove_tree(&entry.path())? {
-                busy.get_or_insert(b);
-            }
+        if entry.file_type().is_ok_and(|t| t.is_dir())
+            && let Some(b) = remove_tree(&entry.path())?
+        {
+            busy.get_or_insert(b);
         }
     }
     match fs::remove_dir(dir) {
         Ok(()) => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(Some(busy.unwrap_or_else(|| dir.to_path_buf()))),
-        Err(e) => Err(RuntimeError::io(format!("removing cgroup {}", dir.display()), e)),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+            Ok(Some(busy.unwrap_or_else(|| dir.to_path_buf())))
+        }
+        Err(e) => Err(RuntimeError::io(
+            format!("removing cgroup {}", dir.display()),
+            e,
+        )),
     }
 }
 

@@ -111,8 +111,8 @@ pub fn read_stats(paths: &CgroupPaths) -> Result<CgroupStats> {
         }
         CgroupLayout::V1 | CgroupLayout::Hybrid => read_v1_stats(&paths.v1)?,
     };
-    let proc_stat = fs::read_to_string("/proc/stat")
-        .map_err(|e| RuntimeError::io("reading /proc/stat", e))?;
+    let proc_stat =
+        fs::read_to_string("/proc/stat").map_err(|e| RuntimeError::io("reading /proc/stat", e))?;
     stats.cpu_stats.system_cpu_usage = system_cpu_usage(&proc_stat, clock_ticks());
     if stats.cpu_stats.online_cpus == 0 {
         stats.cpu_stats.online_cpus = online_cpus();
@@ -255,8 +255,7 @@ pub fn read_v1_stats(dirs: &BTreeMap<String, std::path::PathBuf>) -> Result<Cgro
         s.pids_stats.limit = read_u64(&d.join("pids.max"))?.filter(|l| *l != u64::MAX);
     }
     if let Some(d) = dirs.get("blkio") {
-        s.blkio_stats.io_service_bytes_recursive =
-            read_blkio_v1(d, "io_service_bytes_recursive")?;
+        s.blkio_stats.io_service_bytes_recursive = read_blkio_v1(d, "io_service_bytes_recursive")?;
         s.blkio_stats.io_serviced_recursive = read_blkio_v1(d, "io_serviced_recursive")?;
     }
     Ok(s)
@@ -340,7 +339,10 @@ pub fn read_v2_stats(dir: &Path) -> Result<CgroupStats> {
 pub fn oom_kill_count(paths: &CgroupPaths) -> Result<u64> {
     let (file, dir) = match paths.layout {
         CgroupLayout::Unified => ("memory.events", paths.unified.as_deref()),
-        _ => ("memory.oom_control", paths.v1.get("memory").map(|p| p.as_path())),
+        _ => (
+            "memory.oom_control",
+            paths.v1.get("memory").map(|p| p.as_path()),
+        ),
     };
     let dir = dir.ok_or_else(|| RuntimeError::Unsupported {
         what: "OOM accounting".into(),
@@ -378,13 +380,21 @@ mod tests {
             "memory.stat",
             "cache 4096\nrss 8192\nrss_huge 0\ntotal_cache 4096\ntotal_rss 8192\ntotal_inactive_file 100\n",
         );
-        write(d, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+        write(
+            d,
+            "memory.oom_control",
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+        );
         let d = &dirs["cpuacct"];
         write(d, "cpuacct.usage", "123456789\n");
         write(d, "cpuacct.usage_percpu", "100000000 23456789 \n");
         write(d, "cpuacct.stat", "user 5\nsystem 7\n");
         let d = &dirs["cpu"];
-        write(d, "cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 5000\n");
+        write(
+            d,
+            "cpu.stat",
+            "nr_periods 10\nnr_throttled 4\nthrottled_time 5000\n",
+        );
         let d = &dirs["pids"];
         write(d, "pids.current", "3\n");
         write(d, "pids.max", "max\n");
@@ -395,7 +405,11 @@ mod tests {
             "blkio.throttle.io_service_bytes_recursive",
             "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:0 Async 12288\n8:0 Discard 0\n8:0 Total 12288\nTotal 12288\n",
         );
-        write(d, "blkio.throttle.io_serviced_recursive", "8:0 Read 1\n8:0 Write 2\nTotal 3\n");
+        write(
+            d,
+            "blkio.throttle.io_serviced_recursive",
+            "8:0 Read 1\n8:0 Write 2\nTotal 3\n",
+        );
         dirs
     }
 
@@ -427,7 +441,13 @@ mod tests {
                 throttled_time: 5000
             }
         );
-        assert_eq!(s.pids_stats, PidsStats { current: 3, limit: None });
+        assert_eq!(
+            s.pids_stats,
+            PidsStats {
+                current: 3,
+                limit: None
+            }
+        );
         let bytes = s.blkio_stats.io_service_bytes_recursive.unwrap();
         assert_eq!(bytes.len(), 6);
         assert_eq!(
@@ -474,8 +494,16 @@ mod tests {
         write(&d, "memory.current", "1048576\n");
         write(&d, "memory.max", "max\n");
         write(&d, "memory.peak", "2097152\n");
-        write(&d, "memory.stat", "anon 4096\nfile 8192\ninactive_file 1024\n");
-        write(&d, "memory.events", "low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\noom_group_kill 0\n");
+        write(
+            &d,
+            "memory.stat",
+            "anon 4096\nfile 8192\ninactive_file 1024\n",
+        );
+        write(
+            &d,
+            "memory.events",
+            "low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\noom_group_kill 0\n",
+        );
         write(
             &d,
             "cpu.stat",
@@ -483,7 +511,11 @@ mod tests {
         );
         write(&d, "pids.current", "4\n");
         write(&d, "pids.max", "100\n");
-        write(&d, "io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
+        write(
+            &d,
+            "io.stat",
+            "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n",
+        );
         let s = read_v2_stats(&d).unwrap();
         assert_eq!(s.memory_stats.usage, 1 << 20);
         assert_eq!(s.memory_stats.max_usage, Some(2 << 20));
@@ -496,10 +528,19 @@ mod tests {
         assert_eq!(s.cpu_stats.cpu_usage.usage_in_kernelmode, 500_000);
         assert_eq!(s.cpu_stats.cpu_usage.percpu_usage, None);
         assert_eq!(s.cpu_stats.throttling_data.throttled_time, 30_000);
-        assert_eq!(s.pids_stats, PidsStats { current: 4, limit: Some(100) });
+        assert_eq!(
+            s.pids_stats,
+            PidsStats {
+                current: 4,
+                limit: Some(100)
+            }
+        );
         let bytes = s.blkio_stats.io_service_bytes_recursive.unwrap();
         assert_eq!(
-            bytes.iter().map(|e| (e.op.as_str(), e.value)).collect::<Vec<_>>(),
+            bytes
+                .iter()
+                .map(|e| (e.op.as_str(), e.value))
+                .collect::<Vec<_>>(),
             vec![("read", 4096), ("write", 8192)]
         );
         let paths = CgroupPaths {
@@ -517,13 +558,19 @@ mod tests {
         let paths = CgroupPaths {
             layout: CgroupLayout::V1,
             path: "/berth/gone".into(),
-            v1: [("memory".to_string(), PathBuf::from("/nonexistent/memory/berth/gone"))]
-                .into_iter()
-                .collect(),
+            v1: [(
+                "memory".to_string(),
+                PathBuf::from("/nonexistent/memory/berth/gone"),
+            )]
+            .into_iter()
+            .collect(),
             unified: None,
         };
         assert!(matches!(read_stats(&paths), Err(RuntimeError::NotFound(_))));
-        assert!(matches!(oom_kill_count(&paths), Err(RuntimeError::NotFound(_))));
+        assert!(matches!(
+            oom_kill_count(&paths),
+            Err(RuntimeError::NotFound(_))
+        ));
     }
 
     #[test]

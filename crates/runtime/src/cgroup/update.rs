@@ -31,6 +31,25 @@ pub struct ResourceUpdate {
     pub blkio_weight: Option<u16>,
 }
 
+impl From<&berth_api::types::container::UpdateConfig> for ResourceUpdate {
+    /// The resource part of `POST /containers/{id}/update`.
+    fn from(u: &berth_api::types::container::UpdateConfig) -> Self {
+        ResourceUpdate {
+            memory: u.memory,
+            memory_swap: u.memory_swap,
+            memory_reservation: u.memory_reservation,
+            cpu_shares: u.cpu_shares,
+            nano_cpus: u.nano_cpus,
+            cpu_period: u.cpu_period,
+            cpu_quota: u.cpu_quota,
+            cpuset_cpus: u.cpuset_cpus.clone(),
+            cpuset_mems: u.cpuset_mems.clone(),
+            pids_limit: u.pids_limit,
+            blkio_weight: u.blkio_weight,
+        }
+    }
+}
+
 /// The outcome of [`plan_update`].
 #[derive(Debug, Clone)]
 pub struct UpdatePlan {
@@ -47,22 +66,34 @@ fn set<T: PartialEq + Default>(v: &Option<T>) -> Option<&T> {
 
 /// Applies `update` to `current` with Docker's rules (`UpdateContainer`
 /// and the daemon's validation in update mode).
-pub fn plan_update(current: &Resources, update: &ResourceUpdate, host: &HostInfo) -> Result<UpdatePlan> {
+pub fn plan_update(
+    current: &Resources,
+    update: &ResourceUpdate,
+    host: &HostInfo,
+) -> Result<UpdatePlan> {
     let conflict = |m: &str| Err(RuntimeError::Conflict(m.to_string()));
     let nano = set(&update.nano_cpus).copied().unwrap_or(0);
     let period = set(&update.cpu_period).copied().unwrap_or(0);
     let quota = set(&update.cpu_quota).copied().unwrap_or(0);
     if nano > 0 && current.cpu_period > 0 && period == 0 {
-        return conflict("Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set");
+        return conflict(
+            "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set",
+        );
     }
     if nano > 0 && current.cpu_quota > 0 && quota == 0 {
-        return conflict("Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set");
+        return conflict(
+            "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set",
+        );
     }
     if period > 0 && current.nano_cpus > 0 && nano == 0 {
-        return conflict("Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set");
+        return conflict(
+            "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set",
+        );
     }
     if quota > 0 && current.nano_cpus > 0 && nano == 0 {
-        return conflict("Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set");
+        return conflict(
+            "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set",
+        );
     }
     let memory = set(&update.memory).copied();
     let swap = set(&update.memory_swap).copied();
@@ -71,7 +102,9 @@ pub fn plan_update(current: &Resources, update: &ResourceUpdate, host: &HostInfo
         && m > current.memory_swap
         && swap.is_none()
     {
-        return conflict("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time");
+        return conflict(
+            "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time",
+        );
     }
 
     let mut merged = current.clone();
@@ -178,7 +211,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, RuntimeError::Conflict(_)));
-        assert!(err.to_string().starts_with("Memory limit should be smaller"));
+        assert!(
+            err.to_string()
+                .starts_with("Memory limit should be smaller")
+        );
 
         let plan = plan_update(
             &current,

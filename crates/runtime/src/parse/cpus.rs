@@ -201,6 +201,10 @@ mod tests {
             parse_cpuset("0-").unwrap_err().to_string(),
             "invalid format: 0-"
         );
-        assert!(parse_cpuset("1").unwrap().is_subset(&parse_cpuset("0-1").unwrap()));
+        assert!(
+            parse_cpuset("1")
+                .unwrap()
+                .is_subset(&parse_cpuset("0-1").unwrap())
+        );
     }
 }

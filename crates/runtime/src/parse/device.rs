@@ -47,7 +47,9 @@ pub fn parse_device(s: &str) -> Result<DeviceSpec, ParseError> {
         }
     };
     if src.is_empty() || dst.is_empty() {
-        return Err(ParseError::new(format!("invalid device specification: {s}")));
+        return Err(ParseError::new(format!(
+            "invalid device specification: {s}"
+        )));
     }
     if !dst.starts_with('/') {
         return Err(ParseError::new(format!("bad format for path: {dst}")));
@@ -154,9 +156,9 @@ pub fn validate_sysctl_name(name: &str) -> Result<(), ParseError> {
 
 /// Parses `--sysctl name=value` and checks the name.
 pub fn parse_sysctl(s: &str) -> Result<(String, String), ParseError> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| ParseError::new(format!("invalid sysctl value {s:?}: expected name=value")))?;
+    let (k, v) = s.split_once('=').ok_or_else(|| {
+        ParseError::new(format!("invalid sysctl value {s:?}: expected name=value"))
+    })?;
     validate_sysctl_name(k)?;
     if v.contains('\n') {
         return Err(ParseError::new(format!("invalid sysctl value {s:?}")));
@@ -172,20 +174,32 @@ mod tests {
     fn devices() {
         let d = parse_device("/dev/fuse").unwrap();
         assert_eq!(
-            (d.path_on_host.as_str(), d.path_in_container.as_str(), d.permissions.as_str()),
+            (
+                d.path_on_host.as_str(),
+                d.path_in_container.as_str(),
+                d.permissions.as_str()
+            ),
             ("/dev/fuse", "/dev/fuse", "rwm")
         );
         let d = parse_device("/dev/sda:r").unwrap();
-        assert_eq!((d.path_in_container.as_str(), d.permissions.as_str()), ("/dev/sda", "r"));
+        assert_eq!(
+            (d.path_in_container.as_str(), d.permissions.as_str()),
+            ("/dev/sda", "r")
+        );
         let d = parse_device("/dev/sda:/dev/xvda").unwrap();
         assert_eq!(d.path_in_container, "/dev/xvda");
         let d = parse_device("/dev/sda:/dev/xvda:rw").unwrap();
         assert_eq!(d.permissions, "rw");
         assert_eq!(
-            parse_device("/dev/sda:/dev/xvda:rx").unwrap_err().to_string(),
+            parse_device("/dev/sda:/dev/xvda:rx")
+                .unwrap_err()
+                .to_string(),
             "bad mode specified: rx"
         );
-        assert_eq!(parse_device("/dev/sda:xvda").unwrap_err().to_string(), "bad format for path: xvda");
+        assert_eq!(
+            parse_device("/dev/sda:xvda").unwrap_err().to_string(),
+            "bad format for path: xvda"
+        );
         assert!(parse_device("a:b:c:d").is_err());
         assert!(validate_device_permissions("rr").is_err());
         assert!(validate_device_permissions("").is_err());
@@ -195,10 +209,15 @@ mod tests {
     #[test]
     fn cgroup_rules() {
         let r = parse_device_cgroup_rule("c 1:3 mr").unwrap();
-        assert_eq!((r.kind, r.major, r.minor, r.access.as_str()), ('c', Some(1), Some(3), "mr"));
+        assert_eq!(
+            (r.kind, r.major, r.minor, r.access.as_str()),
+            ('c', Some(1), Some(3), "mr")
+        );
         let r = parse_device_cgroup_rule("a *:* rwm").unwrap();
         assert_eq!((r.major, r.minor), (None, None));
-        for bad in ["c 1:3", "x 1:3 r", "c 1-3 r", "c 1:3 rx", "c a:3 r", "c 1:3  r"] {
+        for bad in [
+            "c 1:3", "x 1:3 r", "c 1-3 r", "c 1:3 rx", "c a:3 r", "c 1:3  r",
+        ] {
             assert_eq!(
                 parse_device_cgroup_rule(bad).unwrap_err().to_string(),
                 format!("invalid device cgroup rule format: '{bad}'")

@@ -13,11 +13,11 @@ mod ulimit;
 use std::fmt;
 
 pub use cpus::{CpuSet, parse_cpuset, parse_nano_cpus};
-pub(crate) use device::{SysctlNamespace, sysctl_namespace};
 pub use device::{
     DeviceCgroupRule, DeviceSpec, parse_device, parse_device_cgroup_rule, parse_sysctl,
     validate_device_permissions, validate_sysctl_name,
 };
+pub(crate) use device::{SysctlNamespace, sysctl_namespace};
 pub use mount::{MountSpec, MountType, Propagation, parse_mount_spec, parse_volume_spec};
 pub use security::{SecurityOpt, parse_security_opt};
 pub use size::{from_human_size, ram_in_bytes};
@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn for_flag_names_flag_and_value() {
         let e = ParseError::new("invalid format").for_flag("--cpuset-cpus", "0-");
-        assert_eq!(e.to_string(), "invalid --cpuset-cpus \"0-\": invalid format");
+        assert_eq!(
+            e.to_string(),
+            "invalid --cpuset-cpus \"0-\": invalid format"
+        );
     }
 
     #[test]

@@ -236,7 +236,9 @@ fn split_csv(s: &str) -> Result<Vec<String>, ParseError> {
         }
     }
     if in_quotes {
-        return Err(ParseError::new(format!("extraneous or missing \" in quoted field: {s}")));
+        return Err(ParseError::new(format!(
+            "extraneous or missing \" in quoted field: {s}"
+        )));
     }
     fields.push(cur);
     Ok(fields)
@@ -256,8 +258,7 @@ pub fn parse_mount_spec(raw: &str, cwd: Option<&str>) -> Result<MountSpec, Parse
             Some((k, v)) => (k.to_ascii_lowercase(), Some(v.to_string())),
             None => (field.to_ascii_lowercase(), None),
         };
-        let bad_value =
-            |v: &str| ParseError::new(format!("invalid value for {key}: {v}"));
+        let bad_value = |v: &str| ParseError::new(format!("invalid value for {key}: {v}"));
         let Some(val) = val else {
             match key.as_str() {
                 "readonly" | "ro" => spec.read_only = true,
@@ -288,14 +289,17 @@ pub fn parse_mount_spec(raw: &str, cwd: Option<&str>) -> Result<MountSpec, Parse
                 }
             }
             "target" | "dst" | "destination" => spec.target = val,
-            "readonly" | "ro" => spec.read_only = parse_bool(&val).ok_or_else(|| bad_value(&val))?,
+            "readonly" | "ro" => {
+                spec.read_only = parse_bool(&val).ok_or_else(|| bad_value(&val))?
+            }
             "consistency" => spec.consistency = Some(val.to_ascii_lowercase()),
             "bind-propagation" => {
                 has_bind = true;
                 let p = val.to_ascii_lowercase();
-                spec.propagation = Some(Propagation::parse(&p).ok_or_else(|| {
-                    ParseError::new(format!("invalid propagation mode: {p}"))
-                })?);
+                spec.propagation =
+                    Some(Propagation::parse(&p).ok_or_else(|| {
+                        ParseError::new(format!("invalid propagation mode: {p}"))
+                    })?);
             }
             "bind-nonrecursive" => {
                 has_bind = true;
@@ -373,7 +377,11 @@ pub fn parse_mount_spec(raw: &str, cwd: Option<&str>) -> Result<MountSpec, Parse
     if spec.target.is_empty() {
         return Err(ParseError::new("target is required"));
     }
-    for (used, group) in [(has_volume, "volume"), (has_bind, "bind"), (has_tmpfs, "tmpfs")] {
+    for (used, group) in [
+        (has_volume, "volume"),
+        (has_bind, "bind"),
+        (has_tmpfs, "tmpfs"),
+    ] {
         if used && spec.kind.as_str() != group {
             return Err(ParseError::new(format!(
                 "cannot mix '{group}-*' options with mount type '{}'",
@@ -506,7 +514,10 @@ mod tests {
     #[test]
     fn volume_forms() {
         let m = parse_volume_spec("/data").unwrap();
-        assert_eq!((m.kind, m.source.as_str(), m.target.as_str()), (MountType::Volume, "", "/data"));
+        assert_eq!(
+            (m.kind, m.source.as_str(), m.target.as_str()),
+            (MountType::Volume, "", "/data")
+        );
 
         let m = parse_volume_spec("myvol:/data").unwrap();
         assert_eq!((m.kind, m.source.as_str()), (MountType::Volume, "myvol"));
@@ -534,7 +545,10 @@ mod tests {
         assert_eq!(msg(""), "invalid volume specification: ''");
         assert_eq!(msg(":/x"), "invalid volume specification: ':/x'");
         assert_eq!(msg("/foo:rw"), "invalid volume specification: '/foo:rw'");
-        assert_eq!(msg("/a:/b:c:d"), "invalid volume specification: '/a:/b:c:d'");
+        assert_eq!(
+            msg("/a:/b:c:d"),
+            "invalid volume specification: '/a:/b:c:d'"
+        );
         assert_eq!(msg("/a:/b:rx"), "invalid mode: rx");
         assert_eq!(msg("/a:/b:ro,rw"), "invalid mode: ro,rw");
         assert_eq!(msg("vol:/b:rshared"), "invalid mode: rshared");
@@ -546,13 +560,18 @@ mod tests {
             msg("/a:/"),
             "invalid volume specification: '/a:/': invalid mount config for type \"bind\": invalid specification: destination can't be '/'"
         );
-        assert!(msg("bad name!:/x").contains("includes invalid characters for a local volume name"));
+        assert!(
+            msg("bad name!:/x").contains("includes invalid characters for a local volume name")
+        );
     }
 
     #[test]
     fn mount_forms() {
-        let m = parse_mount_spec("type=bind,source=/a,target=/b,readonly,bind-propagation=rslave", None)
-            .unwrap();
+        let m = parse_mount_spec(
+            "type=bind,source=/a,target=/b,readonly,bind-propagation=rslave",
+            None,
+        )
+        .unwrap();
         assert_eq!(m.kind, MountType::Bind);
         assert_eq!((m.source.as_str(), m.target.as_str()), ("/a", "/b"));
         assert!(m.read_only);
@@ -569,10 +588,20 @@ mod tests {
             .unwrap();
         assert_eq!(m.kind, MountType::Volume);
         assert!(m.volume_nocopy);
-        assert_eq!(m.volume_options.get("type").map(String::as_str), Some("nfs"));
-        assert_eq!(m.volume_options.get("o").map(String::as_str), Some("addr=1.2.3.4,rw"));
+        assert_eq!(
+            m.volume_options.get("type").map(String::as_str),
+            Some("nfs")
+        );
+        assert_eq!(
+            m.volume_options.get("o").map(String::as_str),
+            Some("addr=1.2.3.4,rw")
+        );
 
-        let m = parse_mount_spec("type=bind,src=/a,dst=/b,ro=false,bind-recursive=disabled", None).unwrap();
+        let m = parse_mount_spec(
+            "type=bind,src=/a,dst=/b,ro=false,bind-recursive=disabled",
+            None,
+        )
+        .unwrap();
         assert!(!m.read_only);
         assert!(m.bind_non_recursive);
 
@@ -585,8 +614,14 @@ mod tests {
     fn mount_errors() {
         let msg = |s: &str| parse_mount_spec(s, None).unwrap_err().to_string();
         assert_eq!(msg("type=bind,source=/a"), "target is required");
-        assert_eq!(msg("type=bind,target=/b,foo"), "invalid field 'foo' must be a key=value pair");
-        assert_eq!(msg("type=bind,target=/b,foo=1"), "unexpected key 'foo' in 'foo=1'");
+        assert_eq!(
+            msg("type=bind,target=/b,foo"),
+            "invalid field 'foo' must be a key=value pair"
+        );
+        assert_eq!(
+            msg("type=bind,target=/b,foo=1"),
+            "unexpected key 'foo' in 'foo=1'"
+        );
         assert_eq!(
             msg("type=tmpfs,target=/b,bind-propagation=rshared"),
             "cannot mix 'bind-*' options with mount type 'tmpfs'"
@@ -595,10 +630,22 @@ mod tests {
             msg("type=bind,target=/b,volume-nocopy"),
             "cannot mix 'volume-*' options with mount type 'bind'"
         );
-        assert_eq!(msg("type=bind,src=/a,target=/b,ro=maybe"), "invalid value for ro: maybe");
-        assert_eq!(msg("type=tmpfs,target=/b,tmpfs-size=20q"), "invalid value for tmpfs-size: 20q");
-        assert_eq!(msg("type=bind,src=/a,target=/b,bind-propagation=sideways"), "invalid propagation mode: sideways");
-        assert_eq!(msg("type=nfs,target=/b"), "invalid mount config for type \"nfs\": mount type unknown");
+        assert_eq!(
+            msg("type=bind,src=/a,target=/b,ro=maybe"),
+            "invalid value for ro: maybe"
+        );
+        assert_eq!(
+            msg("type=tmpfs,target=/b,tmpfs-size=20q"),
+            "invalid value for tmpfs-size: 20q"
+        );
+        assert_eq!(
+            msg("type=bind,src=/a,target=/b,bind-propagation=sideways"),
+            "invalid propagation mode: sideways"
+        );
+        assert_eq!(
+            msg("type=nfs,target=/b"),
+            "invalid mount config for type \"nfs\": mount type unknown"
+        );
         assert_eq!(
             msg("type=bind,target=/b"),
             "invalid mount config for type \"bind\": field Source must not be empty"
@@ -615,7 +662,10 @@ mod tests {
             msg("type=volume,target=/b,readonly"),
             "invalid mount config for type \"volume\": must not set ReadOnly mode when using anonymous volumes"
         );
-        assert!(msg("type=bind,src=/a,target=/b,bind-recursive=readonly").contains("requires 'readonly'"));
+        assert!(
+            msg("type=bind,src=/a,target=/b,bind-recursive=readonly")
+                .contains("requires 'readonly'")
+        );
         assert!(msg("type=bind,src=\"/a,target=/b").contains("quoted field"));
     }
 }

@@ -56,7 +56,9 @@ fn validate_data(key: &str, value: &str, opt: &str) -> Result<(), ParseError> {
                 || value.len() - digits.len() > 1
                 || !digits.bytes().all(|b| b.is_ascii_digit())
             {
-                return Err(bad("expected a number with an optional k, m, g or % suffix"));
+                return Err(bad(
+                    "expected a number with an optional k, m, g or % suffix",
+                ));
             }
         }
         "mode" => {

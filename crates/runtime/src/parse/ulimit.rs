@@ -34,7 +34,10 @@ impl Ulimit {
     /// Checks the name and that soft ≤ hard (`-1` is unlimited).
     pub fn validate(&self) -> Result<(), ParseError> {
         if !ULIMIT_NAMES.contains(&self.name.as_str()) {
-            return Err(ParseError::new(format!("invalid ulimit type: {}", self.name)));
+            return Err(ParseError::new(format!(
+                "invalid ulimit type: {}",
+                self.name
+            )));
         }
         for v in [self.soft, self.hard] {
             if v < -1 {

@@ -64,11 +64,20 @@ impl RuntimeCli {
     /// that run other subcommands themselves.
     pub fn command(&self, subcommand: &str) -> Command {
         let mut c = Command::new(&self.path);
-        c.args(&self.args).arg("--root").arg(&self.root).arg(subcommand);
+        c.args(&self.args)
+            .arg("--root")
+            .arg(&self.root)
+            .arg(subcommand);
         c
     }
 
-    fn call(&self, subcommand: &str, args: &[&str], id: &str, stdin: Option<&[u8]>) -> Result<Output> {
+    fn call(
+        &self,
+        subcommand: &str,
+        args: &[&str],
+        id: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<Output> {
         let mut c = self.command(subcommand);
         c.args(args).arg(id);
         let out = run(c, stdin, self.timeout)?;
@@ -85,7 +94,10 @@ impl RuntimeCli {
             || lower.contains("not found")
             || lower.contains("no such file or directory")
         {
-            RuntimeError::NotFound(format!("container {id} does not exist in runtime {}", self.name))
+            RuntimeError::NotFound(format!(
+                "container {id} does not exist in runtime {}",
+                self.name
+            ))
         } else if lower.contains("not running")
             || lower.contains("not paused")
             || lower.contains("is paused")
@@ -148,8 +160,8 @@ impl RuntimeCli {
     /// `update --resources - <id>` with the OCI resources on stdin (see
     /// [`crate::cgroup::plan_update`]).
     pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<()> {
-        let json = serde_json::to_vec(resources)
-            .map_err(|e| RuntimeError::oci("update resources", e))?;
+        let json =
+            serde_json::to_vec(resources).map_err(|e| RuntimeError::oci("update resources", e))?;
         self.call("update", &["--resources", "-"], id, Some(&json))
             .map(drop)
     }
@@ -183,7 +195,14 @@ mod tests {
     /// and answers like runc.
     fn fake(dir: &Path, body: &str) -> RuntimeCli {
         let path = dir.join("fake-runtime");
-        std::fs::write(&path, format!("#!/bin/sh\necho \"$@\" >> {0}/args\n{body}\n", dir.display())).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> {0}/args\n{body}\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         RuntimeCli::new(
             &RuntimeConfig {
@@ -243,10 +262,15 @@ esac"#,
 esac"#,
         );
         assert!(matches!(rt.state("c1"), Err(RuntimeError::NotFound(_))));
-        assert!(matches!(rt.kill("c1", "9", false), Err(RuntimeError::Conflict(_))));
+        assert!(matches!(
+            rt.kill("c1", "9", false),
+            Err(RuntimeError::Conflict(_))
+        ));
         rt.delete("c1", true).unwrap();
         match rt.pause("c1") {
-            Err(RuntimeError::RuntimeFailed { message, command, .. }) => {
+            Err(RuntimeError::RuntimeFailed {
+                message, command, ..
+            }) => {
                 assert_eq!(message, "something broke");
                 assert_eq!(command, "pause");
             }

@@ -29,9 +29,13 @@ fn reader(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
 /// stdio (state, kill, delete, pause, resume, update, ps).
 pub(crate) fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Result<Output> {
     let what = format!("{:?}", cmd.get_program());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .map_err(|e| RuntimeError::io(format!("running {what}"), e))?;
@@ -50,7 +54,9 @@ pub(crate) fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> 
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(RuntimeError::Timeout(format!("waiting {timeout:?} for {what}")));
+                return Err(RuntimeError::Timeout(format!(
+                    "waiting {timeout:?} for {what}"
+                )));
             }
             Ok(None) => {
                 thread::sleep(delay);
@@ -115,12 +121,20 @@ mod tests {
     #[test]
     fn runc_messages() {
         let s = "time=\"2026-11-23T11:09:40Z\" level=warning msg=\"ignored\"\ntime=\"2026-11-23T11:09:40Z\" level=error msg=\"runc create failed: exec: \\\"true\\\": not found\"\n";
-        assert_eq!(error_message(s), "runc create failed: exec: \"true\": not found");
         assert_eq!(
-            error_message("cgroups in hybrid mode not supported, drop all controllers from cgroupv2\n"),
+            error_message(s),
+            "runc create failed: exec: \"true\": not found"
+        );
+        assert_eq!(
+            error_message(
+                "cgroups in hybrid mode not supported, drop all controllers from cgroupv2\n"
+            ),
             "cgroups in hybrid mode not supported, drop all controllers from cgroupv2"
         );
-        assert_eq!(error_message("{\"level\":\"error\",\"msg\":\"boom\"}"), "boom");
+        assert_eq!(
+            error_message("{\"level\":\"error\",\"msg\":\"boom\"}"),
+            "boom"
+        );
         assert!(error_message("").contains("no message"));
     }
 

@@ -119,7 +119,11 @@ pub fn choose_default(
     let fallback = if statuses.contains_key("runc") {
         "runc".to_string()
     } else {
-        statuses.keys().next().cloned().unwrap_or_else(|| "runc".to_string())
+        statuses
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "runc".to_string())
     };
     Ok((
         fallback,
@@ -155,7 +159,10 @@ impl Runtimes {
                 return Err(RuntimeError::invalid("runtime name 'runc' is reserved"));
             }
             if rt.name.is_empty() || rt.name.contains('/') {
-                return Err(RuntimeError::invalid(format!("invalid runtime name {:?}", rt.name)));
+                return Err(RuntimeError::invalid(format!(
+                    "invalid runtime name {:?}",
+                    rt.name
+                )));
             }
             configs.insert(rt.name.clone(), rt.clone());
         }
@@ -185,8 +192,12 @@ impl Runtimes {
         let (default, default_reason) = choose_default(&statuses, configured_default)?;
         for st in statuses.values() {
             match &st.reason {
-                None => tracing::info!(runtime = %st.config.name, create_time = ?st.create_time, "OCI runtime works"),
-                Some(r) => tracing::warn!(runtime = %st.config.name, reason = %r, "OCI runtime is unusable on this host"),
+                None => {
+                    tracing::info!(runtime = %st.config.name, create_time = ?st.create_time, "OCI runtime works")
+                }
+                Some(r) => {
+                    tracing::warn!(runtime = %st.config.name, reason = %r, "OCI runtime is unusable on this host")
+                }
             }
         }
         tracing::info!(default = %default, reason = %default_reason, "default OCI runtime");
@@ -230,12 +241,19 @@ mod tests {
 
     #[test]
     fn default_choice() {
-        let all: BTreeMap<_, _> = [status("crun", true), status("runc", true)].into_iter().collect();
+        let all: BTreeMap<_, _> = [status("crun", true), status("runc", true)]
+            .into_iter()
+            .collect();
         assert_eq!(choose_default(&all, None).unwrap().0, "crun");
-        let hybrid: BTreeMap<_, _> = [status("crun", false), status("runc", true)].into_iter().collect();
+        let hybrid: BTreeMap<_, _> = [status("crun", false), status("runc", true)]
+            .into_iter()
+            .collect();
         let (d, why) = choose_default(&hybrid, None).unwrap();
         assert_eq!(d, "runc");
-        assert!(why.contains("crun unusable: cgroups in hybrid mode not supported"), "{why}");
+        assert!(
+            why.contains("crun unusable: cgroups in hybrid mode not supported"),
+            "{why}"
+        );
         let (d, why) = choose_default(&hybrid, Some("crun")).unwrap();
         assert_eq!(d, "crun");
         assert!(why.contains("probe failed"));

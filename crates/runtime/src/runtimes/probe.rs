@@ -55,10 +55,16 @@ fn prepare(dir: &Path, id: &str, host: &HostInfo) -> Result<()> {
 
 /// Runs `create` with stdio on files (the paused init keeps them open),
 /// waiting at most `timeout`.
-fn create(rt: &RuntimeCli, dir: &Path, id: &str, timeout: Duration) -> Result<std::result::Result<(), String>> {
+fn create(
+    rt: &RuntimeCli,
+    dir: &Path,
+    id: &str,
+    timeout: Duration,
+) -> Result<std::result::Result<(), String>> {
     let err_path = dir.join("stderr");
     let err_file = fs::File::create(&err_path).map_err(|e| RuntimeError::io("probe output", e))?;
-    let out_file = fs::File::create(dir.join("stdout")).map_err(|e| RuntimeError::io("probe output", e))?;
+    let out_file =
+        fs::File::create(dir.join("stdout")).map_err(|e| RuntimeError::io("probe output", e))?;
     let mut c = rt.command("create");
     c.arg("--bundle")
         .arg(dir.join("bundle"))
@@ -92,7 +98,12 @@ fn create(rt: &RuntimeCli, dir: &Path, id: &str, timeout: Duration) -> Result<st
 /// Probes `config`: creates a container in a fresh directory under
 /// `work_dir` and cleans everything up (runtime state, cgroups, files),
 /// whatever happened.
-pub fn probe(config: &RuntimeConfig, host: &HostInfo, work_dir: &Path, timeout: Duration) -> ProbeResult {
+pub fn probe(
+    config: &RuntimeConfig,
+    host: &HostInfo,
+    work_dir: &Path,
+    timeout: Duration,
+) -> ProbeResult {
     let fail = |reason: String| ProbeResult {
         usable: false,
         reason: Some(reason),

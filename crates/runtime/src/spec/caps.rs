@@ -91,22 +91,28 @@ pub fn normalize_capability(name: &str) -> Result<String> {
         format!("CAP_{upper}")
     };
     if capability_number(&full).is_none() {
-        return Err(RuntimeError::invalid(format!("unknown capability: {full:?}")));
+        return Err(RuntimeError::invalid(format!(
+            "unknown capability: {full:?}"
+        )));
     }
     Ok(full)
 }
 
-/// The capabilities of a container: all the host has with
+/// The capabilities of a container: all the host can grant with
 /// `--privileged`, else the defaults adjusted by `--cap-add`/`--cap-drop`
-/// (`ALL` in either), as Docker computes them. Capabilities above the
-/// host's `cap_last_cap` are left out.
+/// (`ALL` in either), as Docker computes them. `available` is the mask of
+/// capabilities the host can grant ([`HostInfo::available_caps`]: known
+/// to the kernel and in the daemon's bounding set); others are left out
+/// of `ALL` and the defaults, and are an error when added by name.
+///
+/// [`HostInfo::available_caps`]: crate::spec::HostInfo::available_caps
 pub fn tweak_capabilities(
     add: &[String],
     drop: &[String],
     privileged: bool,
-    cap_last_cap: u32,
+    available: u64,
 ) -> Result<Vec<String>> {
-    let on_host = |c: &&str| capability_number(c).is_some_and(|b| b <= cap_last_cap);
+    let on_host = |c: &&str| capability_number(c).is_some_and(|b| available & (1u64 << b) != 0);
     let all: Vec<String> = CAPABILITIES
         .iter()
         .map(|(n, _)| *n)
@@ -124,6 +130,11 @@ pub fn tweak_capabilities(
         .iter()
         .map(|c| normalize_capability(c))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(c) = add.iter().find(|c| *c != "ALL" && !on_host(&c.as_str())) {
+        return Err(RuntimeError::invalid(format!(
+            "capability {c} cannot be added: this host does not grant it (it is not in the daemon's bounding set)"
+        )));
+    }
     let has = |list: &[String], c: &str| list.iter().any(|x| x == c);
     let mut caps: Vec<String> = if has(&add, "ALL") {
         all.into_iter().filter(|c| !has(&drop, c)).collect()
@@ -174,6 +185,8 @@ pub(crate) fn to_oci(caps: &[String]) -> Result<Capabilities> {
 mod tests {
     use super::*;
 
+    const ALL: u64 = (1 << 41) - 1;
+
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
     }
@@ -181,7 +194,10 @@ mod tests {
     #[test]
     fn normalizes() {
         assert_eq!(normalize_capability("NET_ADMIN").unwrap(), "CAP_NET_ADMIN");
-        assert_eq!(normalize_capability("cap_net_admin").unwrap(), "CAP_NET_ADMIN");
+        assert_eq!(
+            normalize_capability("cap_net_admin").unwrap(),
+            "CAP_NET_ADMIN"
+        );
         assert_eq!(normalize_capability("all").unwrap(), "ALL");
         assert_eq!(
             normalize_capability("CAP_FOO").unwrap_err().to_string(),
@@ -195,29 +211,46 @@ mod tests {
 
     #[test]
     fn tweaks_like_docker() {
-        let d = tweak_capabilities(&[], &[], false, 40).unwrap();
+        let d = tweak_capabilities(&[], &[], false, ALL).unwrap();
         assert_eq!(d, s(DEFAULT_CAPABILITIES));
 
-        let c = tweak_capabilities(&s(&["NET_ADMIN"]), &s(&["CAP_CHOWN", "net_raw"]), false, 40)
-            .unwrap();
+        let c = tweak_capabilities(
+            &s(&["NET_ADMIN"]),
+            &s(&["CAP_CHOWN", "net_raw"]),
+            false,
+            ALL,
+        )
+        .unwrap();
         assert!(c.contains(&"CAP_NET_ADMIN".to_string()));
         assert!(!c.contains(&"CAP_CHOWN".to_string()));
         assert!(!c.contains(&"CAP_NET_RAW".to_string()));
         assert_eq!(c.len(), DEFAULT_CAPABILITIES.len() - 1);
 
-        let c = tweak_capabilities(&s(&["ALL"]), &s(&["SYS_ADMIN"]), false, 40).unwrap();
+        let c = tweak_capabilities(&s(&["ALL"]), &s(&["SYS_ADMIN"]), false, ALL).unwrap();
         assert_eq!(c.len(), CAPABILITIES.len() - 1);
         assert!(!c.contains(&"CAP_SYS_ADMIN".to_string()));
 
-        let c = tweak_capabilities(&s(&["KILL"]), &s(&["ALL"]), false, 40).unwrap();
+        let c = tweak_capabilities(&s(&["KILL"]), &s(&["ALL"]), false, ALL).unwrap();
         assert_eq!(c, s(&["CAP_KILL"]));
 
-        let c = tweak_capabilities(&s(&["FOO"]), &[], true, 37).unwrap();
+        let c = tweak_capabilities(&s(&["FOO"]), &[], true, (1 << 38) - 1).unwrap();
         assert_eq!(c.len(), 38, "privileged: every cap up to cap_last_cap");
+        // A host whose bounding set lacks CAP_SYS_RESOURCE (24).
+        let no_res = ALL & !(1 << 24);
+        let c = tweak_capabilities(&[], &[], true, no_res).unwrap();
+        assert!(!c.contains(&"CAP_SYS_RESOURCE".to_string()));
+        let c = tweak_capabilities(&s(&["ALL"]), &[], false, no_res).unwrap();
+        assert_eq!(c.len(), CAPABILITIES.len() - 1);
+        assert!(
+            tweak_capabilities(&s(&["SYS_RESOURCE"]), &[], false, no_res)
+                .unwrap_err()
+                .to_string()
+                .contains("CAP_SYS_RESOURCE cannot be added")
+        );
 
-        assert!(tweak_capabilities(&s(&["CAP_FOO"]), &[], false, 40).is_err());
+        assert!(tweak_capabilities(&s(&["CAP_FOO"]), &[], false, ALL).is_err());
         // Adding a default one does not duplicate it.
-        let c = tweak_capabilities(&s(&["chown"]), &[], false, 40).unwrap();
+        let c = tweak_capabilities(&s(&["chown"]), &[], false, ALL).unwrap();
         assert_eq!(c.len(), DEFAULT_CAPABILITIES.len());
     }
 

@@ -27,25 +27,27 @@ pub(crate) fn rule(
     r
 }
 
-/// Docker's device cgroup rules: deny everything, allow `mknod` of any
-/// device, then the standard devices (null, zero, full, random, urandom,
-/// tty, console, ptmx, the pts devices), and deny fuse explicitly.
+/// Docker's device cgroup rules: deny everything, allow the standard
+/// devices (null, zero, full, random, urandom, tty, console, ptmx, the pts
+/// devices), deny fuse explicitly, and last allow `mknod` of any device
+/// (after the deny: on cgroup v1 a deny cannot punch a hole in a wildcard
+/// allow).
 pub fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
     let c = Some(LinuxDeviceType::C);
     vec![
         rule(false, None, None, None, "rwm"),
+        rule(true, c, Some(1), Some(3), "rwm"),     // null
+        rule(true, c, Some(1), Some(5), "rwm"),     // zero
+        rule(true, c, Some(1), Some(7), "rwm"),     // full
+        rule(true, c, Some(1), Some(8), "rwm"),     // random
+        rule(true, c, Some(1), Some(9), "rwm"),     // urandom
+        rule(true, c, Some(5), Some(0), "rwm"),     // tty
+        rule(true, c, Some(5), Some(1), "rwm"),     // console
+        rule(true, c, Some(5), Some(2), "rwm"),     // ptmx
+        rule(true, c, Some(136), None, "rwm"),      // pts/*
+        rule(false, c, Some(10), Some(229), "rwm"), // fuse
         rule(true, c, None, None, "m"),
         rule(true, Some(LinuxDeviceType::B), None, None, "m"),
-        rule(true, c, Some(1), Some(3), "rwm"),   // null
-        rule(true, c, Some(1), Some(5), "rwm"),   // zero
-        rule(true, c, Some(1), Some(7), "rwm"),   // full
-        rule(true, c, Some(1), Some(8), "rwm"),   // random
-        rule(true, c, Some(1), Some(9), "rwm"),   // urandom
-        rule(true, c, Some(5), Some(0), "rwm"),   // tty
-        rule(true, c, Some(5), Some(1), "rwm"),   // console
-        rule(true, c, Some(5), Some(2), "rwm"),   // ptmx
-        rule(true, c, Some(136), None, "rwm"),    // pts/*
-        rule(false, c, Some(10), Some(229), "rwm"), // fuse
     ]
 }
 
@@ -74,14 +76,21 @@ fn device_at(host: &Path, container: &str) -> Result<Option<LinuxDevice>> {
 }
 
 fn cgroup_rule_for(d: &LinuxDevice, access: &str) -> LinuxDeviceCgroup {
-    rule(true, Some(d.typ()), Some(d.major()), Some(d.minor()), access)
+    rule(
+        true,
+        Some(d.typ()),
+        Some(d.major()),
+        Some(d.minor()),
+        access,
+    )
 }
 
 /// Resolves a `--device` mapping (Docker's `DevicesFromPath`): one device,
 /// or every device under a directory.
 pub fn devices_from_path(spec: &DeviceSpec) -> Result<(Vec<LinuxDevice>, Vec<LinuxDeviceCgroup>)> {
-    validate_device_permissions(&spec.permissions)
-        .map_err(|e| RuntimeError::invalid(format!("invalid --device {:?}: {e}", spec.path_on_host)))?;
+    validate_device_permissions(&spec.permissions).map_err(|e| {
+        RuntimeError::invalid(format!("invalid --device {:?}: {e}", spec.path_on_host))
+    })?;
     let fail = |why: String| {
         RuntimeError::invalid(format!(
             "error gathering device information while adding custom device {:?}: {why}",
@@ -106,7 +115,10 @@ pub fn devices_from_path(spec: &DeviceSpec) -> Result<(Vec<LinuxDevice>, Vec<Lin
             }
             Ok(())
         })?;
-        let rules = devs.iter().map(|d| cgroup_rule_for(d, &spec.permissions)).collect();
+        let rules = devs
+            .iter()
+            .map(|d| cgroup_rule_for(d, &spec.permissions))
+            .collect();
         return Ok((devs, rules));
     }
     match device_at(&host, &spec.path_in_container)? {
@@ -121,8 +133,8 @@ pub fn devices_from_path(spec: &DeviceSpec) -> Result<(Vec<LinuxDevice>, Vec<Lin
 /// Walks a directory tree without following symlinks, calling `f` on
 /// every non-directory entry.
 fn walk(dir: &Path, f: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()> {
-    let entries = fs::read_dir(dir)
-        .map_err(|e| RuntimeError::io(format!("reading {}", dir.display()), e))?;
+    let entries =
+        fs::read_dir(dir).map_err(|e| RuntimeError::io(format!("reading {}", dir.display()), e))?;
     for entry in entries.flatten() {
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
@@ -154,7 +166,9 @@ pub fn device_cgroup_rules(rules: &[String]) -> Result<Vec<LinuxDeviceCgroup>> {
 /// `HostDevices`: `/dev` minus pts, shm, mqueue and the console).
 pub fn host_devices() -> Result<Vec<LinuxDevice>> {
     fn visit(dir: &Path, out: &mut Vec<LinuxDevice>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(ft) = entry.file_type() else { continue };
@@ -200,7 +214,17 @@ mod tests {
             .filter(|x| x.allow() && x.major().is_some())
             .map(|x| (x.major().unwrap_or(-1), x.minor()))
             .collect();
-        for dev in [(1, Some(3)), (1, Some(5)), (1, Some(7)), (1, Some(8)), (1, Some(9)), (5, Some(0)), (5, Some(1)), (5, Some(2)), (136, None)] {
+        for dev in [
+            (1, Some(3)),
+            (1, Some(5)),
+            (1, Some(7)),
+            (1, Some(8)),
+            (1, Some(9)),
+            (5, Some(0)),
+            (5, Some(1)),
+            (5, Some(2)),
+            (136, None),
+        ] {
             assert!(allowed.contains(&dev), "{dev:?}");
         }
     }
@@ -215,7 +239,10 @@ mod tests {
         let (devs, rules) = devices_from_path(&spec).unwrap();
         assert_eq!(devs.len(), 1);
         assert_eq!(devs[0].path(), Path::new("/dev/mynull"));
-        assert_eq!((devs[0].typ(), devs[0].major(), devs[0].minor()), (LinuxDeviceType::C, 1, 3));
+        assert_eq!(
+            (devs[0].typ(), devs[0].major(), devs[0].minor()),
+            (LinuxDeviceType::C, 1, 3)
+        );
         assert_eq!(rules[0].access().as_deref(), Some("rw"));
 
         let bad = DeviceSpec {
@@ -223,7 +250,12 @@ mod tests {
             path_in_container: "/dev/x".into(),
             permissions: "rwm".into(),
         };
-        assert!(devices_from_path(&bad).unwrap_err().to_string().contains("not a device node"));
+        assert!(
+            devices_from_path(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("not a device node")
+        );
         let missing = DeviceSpec {
             path_on_host: "/dev/does-not-exist".into(),
             ..bad

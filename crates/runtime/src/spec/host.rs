@@ -21,9 +21,10 @@ pub struct HostInfo {
     /// CPUs and memory nodes available for `--cpuset-cpus/-mems`.
     pub cpuset_cpus: CpuSet,
     pub cpuset_mems: CpuSet,
-    /// The daemon's hard rlimits by name (`nofile`, …); containers cannot
-    /// exceed them unless the daemon has CAP_SYS_RESOURCE.
-    pub rlimit_hard: BTreeMap<String, u64>,
+    /// The highest hard rlimit a container may get, by name (`nofile`,
+    /// …): the daemon's own hard limit without CAP_SYS_RESOURCE, else the
+    /// kernel's ceiling (`fs.nr_open` for `nofile`, none for the others).
+    pub rlimit_max: BTreeMap<String, u64>,
     /// Whether the daemon has CAP_SYS_RESOURCE (may raise rlimits and
     /// lower `oom_score_adj`).
     pub cap_sys_resource: bool,
@@ -31,6 +32,9 @@ pub struct HostInfo {
     pub oom_score_adj: i32,
     /// `/proc/sys/kernel/cap_last_cap`.
     pub cap_last_cap: u32,
+    /// The daemon's bounding set (`CapBnd`): a container cannot get a
+    /// capability outside it.
+    pub cap_bounding: u64,
     /// Sysctls (dotted names) that exist on the host, among those the
     /// generator sets by default.
     pub sysctls: Vec<String>,
@@ -67,13 +71,17 @@ pub(crate) const RLIMITS: &[(&str, Resource)] = &[
 /// The capability number of CAP_SYS_RESOURCE.
 const CAP_SYS_RESOURCE: u32 = 24;
 
-/// Whether capability `bit` is in this process's effective set.
-fn has_effective_cap(status: &str, bit: u32) -> bool {
+/// A capability mask line of `/proc/self/status` (`CapEff:`, `CapBnd:`).
+fn status_mask(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1u64 << bit) != 0)
+}
+
+/// Whether capability `bit` is in this process's effective set.
+fn has_effective_cap(status: &str, bit: u32) -> bool {
+    status_mask(status, "CapEff:").is_some_and(|mask| mask & (1u64 << bit) != 0)
 }
 
 impl HostInfo {
@@ -93,11 +101,23 @@ impl HostInfo {
         } else {
             ncpus
         };
-        let rlimit_hard = RLIMITS
-            .iter()
-            .filter_map(|(name, res)| getrlimit(*res).ok().map(|(_, hard)| (name.to_string(), hard)))
-            .collect();
         let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let cap_sys_resource = has_effective_cap(&status, CAP_SYS_RESOURCE);
+        let nr_open = fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(1 << 20);
+        let rlimit_max = RLIMITS
+            .iter()
+            .filter_map(|(name, res)| {
+                let max = match (cap_sys_resource, *name) {
+                    (true, "nofile") => nr_open,
+                    (true, _) => u64::MAX,
+                    (false, _) => getrlimit(*res).ok()?.1,
+                };
+                Some((name.to_string(), max))
+            })
+            .collect();
         let oom_score_adj = fs::read_to_string("/proc/self/oom_score_adj")
             .ok()
             .and_then(|s| s.trim().parse().ok())
@@ -116,14 +136,26 @@ impl HostInfo {
             ncpus,
             cpuset_cpus: parse_cpuset(&cpus).unwrap_or_default(),
             cpuset_mems: parse_cpuset(&mems).unwrap_or_default(),
-            rlimit_hard,
-            cap_sys_resource: has_effective_cap(&status, CAP_SYS_RESOURCE),
+            rlimit_max,
+            cap_sys_resource,
             oom_score_adj,
             cap_last_cap,
+            cap_bounding: status_mask(&status, "CapBnd:").unwrap_or(u64::MAX),
             sysctls,
             machine_memory: machine_memory(),
             cgroup,
         })
+    }
+
+    /// The capabilities a container can get here: known to the kernel and
+    /// in the daemon's bounding set.
+    pub fn available_caps(&self) -> u64 {
+        let known = if self.cap_last_cap >= 63 {
+            u64::MAX
+        } else {
+            (1u64 << (self.cap_last_cap + 1)) - 1
+        };
+        known & self.cap_bounding
     }
 
     /// A host with every feature, 4 CPUs, one memory node, a 1048576 open
@@ -135,14 +167,23 @@ impl HostInfo {
             ncpus: 4,
             cpuset_cpus: parse_cpuset("0-3").unwrap_or_default(),
             cpuset_mems: parse_cpuset("0").unwrap_or_default(),
-            rlimit_hard: RLIMITS
+            rlimit_max: RLIMITS
                 .iter()
-                .map(|(n, _)| (n.to_string(), if *n == "nofile" { 1 << 20 } else { u64::MAX }))
+                .map(|(n, _)| {
+                    (
+                        n.to_string(),
+                        if *n == "nofile" { 1 << 20 } else { u64::MAX },
+                    )
+                })
                 .collect(),
             cap_sys_resource: true,
             oom_score_adj: 0,
             cap_last_cap: 40,
-            sysctls: DEFAULT_NET_SYSCTLS.iter().map(|(k, _)| k.to_string()).collect(),
+            cap_bounding: (1u64 << 41) - 1,
+            sysctls: DEFAULT_NET_SYSCTLS
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect(),
             machine_memory: 8 << 30,
         }
     }
@@ -158,6 +199,10 @@ mod tests {
         assert!(!has_effective_cap(status, 24));
         assert!(has_effective_cap(status, 21));
         assert!(!has_effective_cap("", 0));
+        assert_eq!(
+            status_mask("CapBnd:\t00000000000000ff\n", "CapBnd:"),
+            Some(0xff)
+        );
     }
 
     #[test]
@@ -165,7 +210,8 @@ mod tests {
         let h = HostInfo::detect().unwrap();
         assert!(h.ncpus >= 1);
         assert!(!h.cpuset_cpus.is_empty());
-        assert!(h.rlimit_hard.contains_key("nofile"));
+        assert!(h.rlimit_max.contains_key("nofile"));
         assert!(h.cap_last_cap >= 30);
+        assert_ne!(h.available_caps(), 0);
     }
 }

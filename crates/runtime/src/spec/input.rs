@@ -1,12 +1,13 @@
 //! The container as the daemon resolved it: the input of spec generation.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxSeccomp;
 
 use super::resources::Resources;
-use crate::parse::{DeviceSpec, Propagation, Ulimit};
+use crate::error::{Result, RuntimeError};
+use crate::parse::{DeviceSpec, MountSpec, MountType, Propagation, TmpfsSpec, Ulimit};
 use crate::user::ResolvedUser;
 
 /// Everything spec generation needs. Build with [`SpecInput::new`] and set
@@ -108,7 +109,11 @@ pub enum Mount {
 
 impl Mount {
     /// A recursive, private bind.
-    pub fn bind(source: impl Into<PathBuf>, destination: impl Into<String>, read_only: bool) -> Self {
+    pub fn bind(
+        source: impl Into<PathBuf>,
+        destination: impl Into<String>,
+        read_only: bool,
+    ) -> Self {
         Mount::Bind {
             source: source.into(),
             destination: destination.into(),
@@ -122,6 +127,47 @@ impl Mount {
         Mount::Tmpfs {
             destination: destination.into(),
             options,
+        }
+    }
+
+    /// A parsed `-v`/`--mount` as a spec mount. Volumes become binds of
+    /// `volume_dir`, the volume's host directory the daemon resolved
+    /// (required for them, ignored otherwise).
+    pub fn from_spec(spec: &MountSpec, volume_dir: Option<&Path>) -> Result<Self> {
+        Ok(match spec.kind {
+            MountType::Bind => Mount::Bind {
+                source: PathBuf::from(&spec.source),
+                destination: spec.target.clone(),
+                read_only: spec.read_only,
+                propagation: spec.propagation,
+                recursive: !spec.bind_non_recursive,
+            },
+            MountType::Volume => Mount::Bind {
+                source: volume_dir
+                    .ok_or_else(|| {
+                        RuntimeError::invalid(format!(
+                            "volume mount at {} has no resolved volume directory",
+                            spec.target
+                        ))
+                    })?
+                    .to_path_buf(),
+                destination: spec.target.clone(),
+                read_only: spec.read_only,
+                propagation: None,
+                recursive: true,
+            },
+            MountType::Tmpfs => Mount::Tmpfs {
+                destination: spec.target.clone(),
+                options: spec.tmpfs_options(),
+            },
+        })
+    }
+
+    /// A parsed `--tmpfs`.
+    pub fn from_tmpfs(spec: &TmpfsSpec) -> Self {
+        Mount::Tmpfs {
+            destination: spec.destination.clone(),
+            options: spec.options.clone(),
         }
     }
 
@@ -194,4 +240,39 @@ pub enum Seccomp {
     Default,
     Unconfined,
     Profile(LinuxSeccomp),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_mount_spec, parse_tmpfs, parse_volume_spec};
+
+    #[test]
+    fn from_parsed_specs() {
+        let m = Mount::from_spec(&parse_volume_spec("/a:/b:ro,rslave").unwrap(), None).unwrap();
+        assert_eq!(
+            m,
+            Mount::Bind {
+                source: "/a".into(),
+                destination: "/b".into(),
+                read_only: true,
+                propagation: Some(Propagation::RSlave),
+                recursive: true,
+            }
+        );
+        let v = parse_volume_spec("data:/d").unwrap();
+        assert!(Mount::from_spec(&v, None).is_err());
+        let m = Mount::from_spec(&v, Some(Path::new("/var/lib/berth/volumes/data/_data"))).unwrap();
+        assert_eq!(m.destination(), "/d");
+        let t = parse_mount_spec("type=tmpfs,dst=/t,tmpfs-size=1m,readonly", None).unwrap();
+        assert_eq!(
+            Mount::from_spec(&t, None).unwrap(),
+            Mount::tmpfs("/t", vec!["ro".into(), "size=1m".into()])
+        );
+        let t = parse_tmpfs("/run:size=2m").unwrap();
+        assert_eq!(
+            Mount::from_tmpfs(&t),
+            Mount::tmpfs("/run", vec!["size=2m".into()])
+        );
+    }
 }

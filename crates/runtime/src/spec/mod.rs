@@ -2,6 +2,7 @@
 //! daemon resolved it) and [`HostInfo`] to an `oci_spec` [`Spec`] with
 //! Docker's defaults, plus the warnings Docker would print.
 
+mod api;
 pub mod caps;
 mod devices;
 mod host;
@@ -15,12 +16,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use oci_spec::runtime::{
-    BoxBuilder, Linux, LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, Process, Root,
-    Spec, User,
+    BoxBuilder, Linux, LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, Process, Root, Spec,
+    User,
 };
 
 pub use caps::{DEFAULT_CAPABILITIES, capability_mask, normalize_capability, tweak_capabilities};
-pub use devices::{default_device_rules, devices_from_path, host_devices};
+pub use devices::{default_device_rules, device_cgroup_rules, devices_from_path, host_devices};
 pub use host::HostInfo;
 pub use input::{
     CgroupNamespace, IpcNamespace, Mount, NetworkNamespace, PidNamespace, Seccomp, SpecInput,
@@ -138,7 +139,8 @@ fn sysctls(input: &SpecInput, host: &HostInfo) -> Result<HashMap<String, String>
         }
     }
     for (k, v) in &input.sysctls {
-        let bad = |why: String| RuntimeError::invalid(format!("invalid --sysctl \"{k}={v}\": {why}"));
+        let bad =
+            |why: String| RuntimeError::invalid(format!("invalid --sysctl \"{k}={v}\": {why}"));
         validate_sysctl_name(k).map_err(|e| bad(e.to_string()))?;
         if v.contains('\n') || v.contains('\0') {
             return Err(bad("invalid value".into()));
@@ -161,7 +163,11 @@ fn sysctls(input: &SpecInput, host: &HostInfo) -> Result<HashMap<String, String>
     Ok(out)
 }
 
-/// Generates the OCI spec of a container.
+/// Generates the OCI spec of a container. Pure except for looking at the
+/// host where Docker does too: bind sources must exist, `--device` paths
+/// are stat'ed, and `--privileged` lists the host's `/dev`. The spec's
+/// `linux.cgroupsPath` is `<cgroup_parent or /berth>/<id>` (see
+/// [`crate::cgroup::container_cgroup_path`]).
 pub fn generate(input: &SpecInput, host: &HostInfo) -> Result<GeneratedSpec> {
     let mut warnings = Vec::new();
     if !valid_id(&input.id) {
@@ -179,7 +185,11 @@ pub fn generate(input: &SpecInput, host: &HostInfo) -> Result<GeneratedSpec> {
     if input.args.is_empty() || input.args[0].is_empty() {
         return Err(RuntimeError::invalid("No command specified"));
     }
-    let cwd = if input.cwd.is_empty() { "/" } else { input.cwd.as_str() };
+    let cwd = if input.cwd.is_empty() {
+        "/"
+    } else {
+        input.cwd.as_str()
+    };
     if !cwd.starts_with('/') {
         return Err(RuntimeError::invalid(format!(
             "the working directory '{cwd}' is invalid, it needs to be an absolute path"
@@ -214,13 +224,17 @@ pub fn generate(input: &SpecInput, host: &HostInfo) -> Result<GeneratedSpec> {
     } else {
         input.hostname.as_str()
     };
-    process.set_env(Some(process::build_env(&input.env, &input.hostname, input.tty)?));
+    process.set_env(Some(process::build_env(
+        &input.env,
+        &input.hostname,
+        input.tty,
+    )?));
     process.set_cwd(PathBuf::from(cwd));
     let cap_list = tweak_capabilities(
         &input.cap_add,
         &input.cap_drop,
         input.privileged,
-        host.cap_last_cap,
+        host.available_caps(),
     )?;
     let oci_caps = caps::to_oci(&cap_list)?;
     let mut capabilities = LinuxCapabilities::default();
@@ -237,7 +251,11 @@ pub fn generate(input: &SpecInput, host: &HostInfo) -> Result<GeneratedSpec> {
         capabilities.set_permitted(None);
     }
     process.set_capabilities(Some(capabilities));
-    process.set_rlimits(Some(process::build_rlimits(&input.ulimits, host, &mut warnings)?));
+    process.set_rlimits(Some(process::build_rlimits(
+        &input.ulimits,
+        host,
+        &mut warnings,
+    )?));
     process.set_no_new_privileges(input.no_new_privileges.then_some(true));
     let oom = match input.oom_score_adj {
         Some(v) if !(-1000..=1000).contains(&v) => {
@@ -332,10 +350,13 @@ pub fn generate(input: &SpecInput, host: &HostInfo) -> Result<GeneratedSpec> {
     spec.set_hostname((!hostname.is_empty()).then(|| hostname.to_string()));
     spec.set_domainname((!input.domainname.is_empty()).then(|| input.domainname.clone()));
     spec.set_hooks(None);
-    spec.set_annotations(
-        (!input.annotations.is_empty())
-            .then(|| input.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-    );
+    spec.set_annotations((!input.annotations.is_empty()).then(|| {
+        input
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }));
     spec.set_linux(Some(linux));
     Ok(GeneratedSpec {
         spec,

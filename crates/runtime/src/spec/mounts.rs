@@ -36,12 +36,39 @@ pub fn default_mounts() -> Vec<OciMount> {
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
         ),
-        oci_mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
-        oci_mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid", "noexec", "nodev"]),
-        oci_mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-        oci_mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777"]),
+        oci_mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
+        oci_mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["ro", "nosuid", "noexec", "nodev"],
+        ),
+        oci_mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        oci_mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777"],
+        ),
     ]
 }
 
@@ -104,15 +131,15 @@ pub(crate) fn build_mounts(input: &SpecInput) -> Result<(Vec<OciMount>, Option<S
                     )));
                 }
                 match propagation {
-                    Some(Propagation::Shared | Propagation::RShared) => {
-                        if !matches!(rootfs_propagation, Some("shared" | "rshared")) {
-                            rootfs_propagation = Some("shared");
-                        }
+                    Some(Propagation::Shared | Propagation::RShared)
+                        if !matches!(rootfs_propagation, Some("shared" | "rshared")) =>
+                    {
+                        rootfs_propagation = Some("shared");
                     }
-                    Some(Propagation::Slave | Propagation::RSlave) => {
-                        if rootfs_propagation.is_none() {
-                            rootfs_propagation = Some("rslave");
-                        }
+                    Some(Propagation::Slave | Propagation::RSlave)
+                        if rootfs_propagation.is_none() =>
+                    {
+                        rootfs_propagation = Some("rslave");
                     }
                     _ => {}
                 }
@@ -124,9 +151,8 @@ pub(crate) fn build_mounts(input: &SpecInput) -> Result<(Vec<OciMount>, Option<S
                     .map(|s| s.to_string())
                     .collect();
                 all.extend(options.iter().cloned());
-                let merged = merge_tmpfs_options(&all).map_err(|e| {
-                    RuntimeError::invalid(format!("invalid --tmpfs {dest:?}: {e}"))
-                })?;
+                let merged = merge_tmpfs_options(&all)
+                    .map_err(|e| RuntimeError::invalid(format!("invalid --tmpfs {dest:?}: {e}")))?;
                 let opts: Vec<&str> = merged.iter().map(String::as_str).collect();
                 oci_mount(&dest, "tmpfs", "tmpfs", &opts)
             }
@@ -144,7 +170,9 @@ pub(crate) fn build_mounts(input: &SpecInput) -> Result<(Vec<OciMount>, Option<S
     }
     for (i, (dest, _)) in user.iter().enumerate() {
         if user[..i].iter().any(|(d, _)| d == dest) {
-            return Err(RuntimeError::invalid(format!("Duplicate mount point: {dest}")));
+            return Err(RuntimeError::invalid(format!(
+                "Duplicate mount point: {dest}"
+            )));
         }
     }
     for (dest, file) in [
@@ -220,18 +248,42 @@ mod tests {
     fn docker_defaults() {
         let input = SpecInput::new("x", "/r", vec!["sh".into()]);
         let (ms, prop) = build_mounts(&input).unwrap();
-        let dests: Vec<String> = ms.iter().map(|m| m.destination().display().to_string()).collect();
+        let dests: Vec<String> = ms
+            .iter()
+            .map(|m| m.destination().display().to_string())
+            .collect();
         assert_eq!(
             dests,
-            ["/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm"]
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev/mqueue",
+                "/dev/shm"
+            ]
         );
-        assert_eq!(opts(&ms[1]), ["nosuid", "strictatime", "mode=755", "size=65536k"]);
+        assert_eq!(
+            opts(&ms[1]),
+            ["nosuid", "strictatime", "mode=755", "size=65536k"]
+        );
         assert_eq!(
             opts(&ms[2]),
-            ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
+            [
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5"
+            ]
         );
         assert!(opts(&ms[3]).contains(&"ro".to_string()));
-        assert_eq!(opts(&ms[6]).last().map(String::as_str), Some("size=67108864"));
+        assert_eq!(
+            opts(&ms[6]).last().map(String::as_str),
+            Some("size=67108864")
+        );
         assert!(prop.is_none());
     }
 
@@ -258,20 +310,35 @@ mod tests {
         input.etc_resolv_conf = Some(src.join("resolv.conf"));
         let (ms, prop) = build_mounts(&input).unwrap();
         assert_eq!(prop.as_deref(), Some("shared"));
-        assert_eq!(opts(find(&ms, "/data/deep/er").unwrap()), ["rbind", "ro", "rprivate"]);
+        assert_eq!(
+            opts(find(&ms, "/data/deep/er").unwrap()),
+            ["rbind", "ro", "rprivate"]
+        );
         assert_eq!(opts(find(&ms, "/shared").unwrap()), ["bind", "rshared"]);
-        assert_eq!(opts(find(&ms, "/run").unwrap()), ["nosuid", "nodev", "rprivate", "exec", "size=1m"]);
+        assert_eq!(
+            opts(find(&ms, "/run").unwrap()),
+            ["nosuid", "nodev", "rprivate", "exec", "size=1m"]
+        );
         // The user's /dev/mqueue replaces the default one.
-        let mq: Vec<_> = ms.iter().filter(|m| m.destination() == Path::new("/dev/mqueue")).collect();
+        let mq: Vec<_> = ms
+            .iter()
+            .filter(|m| m.destination() == Path::new("/dev/mqueue"))
+            .collect();
         assert_eq!(mq.len(), 1);
         assert_eq!(mq[0].typ().as_deref(), Some("tmpfs"));
         // --read-only: etc files read-only, /sys/fs/cgroup ro, /dev/shm not.
-        assert_eq!(opts(find(&ms, "/etc/hosts").unwrap()), ["rbind", "ro", "rprivate"]);
+        assert_eq!(
+            opts(find(&ms, "/etc/hosts").unwrap()),
+            ["rbind", "ro", "rprivate"]
+        );
         assert!(!opts(find(&ms, "/dev/shm").unwrap()).contains(&"ro".to_string()));
         assert!(opts(find(&ms, "/dev/shm").unwrap()).contains(&"size=1048576".to_string()));
         assert!(find(&ms, "/etc/hostname").is_none());
         // Sorted by depth after the defaults.
-        let user_part: Vec<String> = ms[6..].iter().map(|m| m.destination().display().to_string()).collect();
+        let user_part: Vec<String> = ms[6..]
+            .iter()
+            .map(|m| m.destination().display().to_string())
+            .collect();
         assert_eq!(user_part.last().map(String::as_str), Some("/data/deep/er"));
     }
 
@@ -301,13 +368,24 @@ mod tests {
             "invalid mount config for type \"bind\": bind source path does not exist: /nonexistent/src"
         );
         input.mounts = vec![Mount::tmpfs("/a", vec![]), Mount::tmpfs("/a/", vec![])];
-        assert_eq!(build_mounts(&input).unwrap_err().to_string(), "Duplicate mount point: /a");
+        assert_eq!(
+            build_mounts(&input).unwrap_err().to_string(),
+            "Duplicate mount point: /a"
+        );
         input.mounts = vec![Mount::tmpfs("rel", vec![])];
         assert!(build_mounts(&input).is_err());
         input.mounts = vec![Mount::tmpfs("/t", vec!["bogus".into()])];
-        assert!(build_mounts(&input).unwrap_err().to_string().contains("bogus"));
+        assert!(
+            build_mounts(&input)
+                .unwrap_err()
+                .to_string()
+                .contains("bogus")
+        );
         input.mounts = vec![];
         input.shm_size = Some(-1);
-        assert_eq!(build_mounts(&input).unwrap_err().to_string(), "SHM size can not be less than 0");
+        assert_eq!(
+            build_mounts(&input).unwrap_err().to_string(),
+            "SHM size can not be less than 0"
+        );
     }
 }

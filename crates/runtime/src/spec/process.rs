@@ -53,8 +53,9 @@ fn rlimit_type(name: &str) -> Result<PosixRlimitType> {
 }
 
 /// The rlimits: `RLIMIT_NOFILE` 1048576 (Docker's) unless set, then every
-/// `--ulimit`. Without CAP_SYS_RESOURCE a limit cannot exceed the daemon's
-/// hard limit: it is capped (with a warning for values the user gave).
+/// `--ulimit`. A limit above what the host allows ([`HostInfo::rlimit_max`]:
+/// the daemon's hard limit without CAP_SYS_RESOURCE) is capped, with a
+/// warning for values the user gave.
 pub(crate) fn build_rlimits(
     ulimits: &[Ulimit],
     host: &HostInfo,
@@ -73,13 +74,12 @@ pub(crate) fn build_rlimits(
     }
     let mut out = Vec::new();
     for (name, mut soft, mut hard, from_user) in list {
-        if !host.cap_sys_resource
-            && let Some(max) = host.rlimit_hard.get(&name).copied()
+        if let Some(max) = host.rlimit_max.get(&name).copied()
             && hard > max
         {
             if from_user {
                 warnings.push(format!(
-                    "ulimit {name}: hard limit {hard} exceeds the daemon's hard limit {max} and was lowered to it"
+                    "ulimit {name}: hard limit {hard} exceeds this host's limit {max} and was lowered to it"
                 ));
             }
             hard = max;
@@ -120,31 +120,56 @@ mod tests {
     fn rlimits_capped() {
         let mut host = HostInfo::synthetic(CgroupLayout::Unified);
         host.cap_sys_resource = false;
-        host.rlimit_hard.insert("nofile".into(), 20000);
-        host.rlimit_hard.insert("nproc".into(), 1000);
+        host.rlimit_max.insert("nofile".into(), 20000);
+        host.rlimit_max.insert("nproc".into(), 1000);
         let mut w = Vec::new();
         let r = build_rlimits(&[], &host, &mut w).unwrap();
         assert_eq!(r.len(), 1);
-        assert_eq!((r[0].typ(), r[0].soft(), r[0].hard()), (PosixRlimitType::RlimitNofile, 20000, 20000));
+        assert_eq!(
+            (r[0].typ(), r[0].soft(), r[0].hard()),
+            (PosixRlimitType::RlimitNofile, 20000, 20000)
+        );
         assert!(w.is_empty());
 
         let ul = vec![
-            Ulimit { name: "nofile".into(), soft: 1024, hard: 2048 },
-            Ulimit { name: "nproc".into(), soft: 500, hard: 5000 },
-            Ulimit { name: "core".into(), soft: -1, hard: -1 },
+            Ulimit {
+                name: "nofile".into(),
+                soft: 1024,
+                hard: 2048,
+            },
+            Ulimit {
+                name: "nproc".into(),
+                soft: 500,
+                hard: 5000,
+            },
+            Ulimit {
+                name: "core".into(),
+                soft: -1,
+                hard: -1,
+            },
         ];
         let r = build_rlimits(&ul, &host, &mut w).unwrap();
         assert_eq!((r[0].soft(), r[0].hard()), (1024, 2048));
-        assert_eq!((r[1].typ(), r[1].soft(), r[1].hard()), (PosixRlimitType::RlimitNproc, 500, 1000));
-        assert_eq!((r[2].typ(), r[2].soft()), (PosixRlimitType::RlimitCore, u64::MAX));
+        assert_eq!(
+            (r[1].typ(), r[1].soft(), r[1].hard()),
+            (PosixRlimitType::RlimitNproc, 500, 1000)
+        );
+        assert_eq!(
+            (r[2].typ(), r[2].soft()),
+            (PosixRlimitType::RlimitCore, u64::MAX)
+        );
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("nproc"));
 
-        host.cap_sys_resource = true;
+        host.rlimit_max.insert("nofile".into(), 1 << 21);
         let r = build_rlimits(&[], &host, &mut w).unwrap();
         assert_eq!(r[0].hard(), DEFAULT_NOFILE);
 
-        let bad = vec![Ulimit { name: "bogus".into(), soft: 1, hard: 1 }];
+        let bad = vec![Ulimit {
+            name: "bogus".into(),
+            soft: 1,
+            hard: 1,
+        }];
         assert!(build_rlimits(&bad, &host, &mut w).is_err());
     }
 }

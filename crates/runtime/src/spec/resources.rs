@@ -37,6 +37,27 @@ pub struct Resources {
     pub blkio_weight: u16,
 }
 
+impl From<&berth_api::types::container::HostConfig> for Resources {
+    /// The resource fields of a create request's HostConfig.
+    fn from(h: &berth_api::types::container::HostConfig) -> Self {
+        Resources {
+            memory: h.memory,
+            memory_swap: h.memory_swap,
+            memory_reservation: h.memory_reservation,
+            memory_swappiness: h.memory_swappiness,
+            oom_kill_disable: h.oom_kill_disable,
+            cpu_shares: h.cpu_shares,
+            nano_cpus: h.nano_cpus,
+            cpu_period: h.cpu_period,
+            cpu_quota: h.cpu_quota,
+            cpuset_cpus: h.cpuset_cpus.clone(),
+            cpuset_mems: h.cpuset_mems.clone(),
+            pids_limit: h.pids_limit,
+            blkio_weight: h.blkio_weight,
+        }
+    }
+}
+
 /// Validates `r` against the host, as Docker's
 /// `verifyPlatformContainerResources`: errors for invalid values,
 /// warnings (and the value dropped) for controls the host lacks. At create
@@ -73,10 +94,14 @@ pub fn validate_resources(
         r.memory_swap = -1;
     }
     if r.memory > 0 && r.memory_swap > 0 && r.memory_swap < r.memory {
-        return invalid("Minimum memoryswap limit should be larger than memory limit, see usage".into());
+        return invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage".into(),
+        );
     }
     if r.memory == 0 && r.memory_swap > 0 && !update {
-        return invalid("You should always set the Memory limit when using Memoryswap limit, see usage".into());
+        return invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
+        );
     }
     if let Some(s) = r.memory_swappiness
         && s != -1
@@ -98,11 +123,15 @@ pub fn validate_resources(
         return invalid("Minimum memory reservation allowed is 6MB".into());
     }
     if r.memory > 0 && r.memory_reservation > 0 && r.memory < r.memory_reservation {
-        return invalid("Minimum memory limit can not be less than memory reservation limit, see usage".into());
+        return invalid(
+            "Minimum memory limit can not be less than memory reservation limit, see usage".into(),
+        );
     }
     if r.oom_kill_disable == Some(true) {
         if !f.oom_kill_disable {
-            warnings.push("Your kernel does not support OomKillDisable. OomKillDisable discarded.".into());
+            warnings.push(
+                "Your kernel does not support OomKillDisable. OomKillDisable discarded.".into(),
+            );
             r.oom_kill_disable = None;
         } else if r.memory == 0 {
             warnings.push("OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.".into());
@@ -142,19 +171,34 @@ pub fn validate_resources(
         }
     }
     if r.cpu_period != 0 && !(1000..=1_000_000).contains(&r.cpu_period) {
-        return invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)".into());
+        return invalid(
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"
+                .into(),
+        );
     }
     if r.cpu_quota > 0 && r.cpu_quota < 1000 {
         return invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)".into());
     }
     if (r.cpu_period != 0 || r.cpu_quota > 0) && !f.cpu_cfs {
-        warnings.push("Your kernel does not support CPU CFS scheduler. CPU period/quota discarded.".into());
+        warnings.push(
+            "Your kernel does not support CPU CFS scheduler. CPU period/quota discarded.".into(),
+        );
         r.cpu_period = 0;
         r.cpu_quota = 0;
     }
     for (value, flag, avail, what) in [
-        (&mut r.cpuset_cpus, "--cpuset-cpus", &host.cpuset_cpus, "CPUs"),
-        (&mut r.cpuset_mems, "--cpuset-mems", &host.cpuset_mems, "memory nodes"),
+        (
+            &mut r.cpuset_cpus,
+            "--cpuset-cpus",
+            &host.cpuset_cpus,
+            "CPUs",
+        ),
+        (
+            &mut r.cpuset_mems,
+            "--cpuset-mems",
+            &host.cpuset_mems,
+            "memory nodes",
+        ),
     ] {
         if value.is_empty() {
             continue;
@@ -291,7 +335,9 @@ mod tests {
     }
 
     fn err(r: Resources) -> String {
-        validate_resources(&r, &host(), false).unwrap_err().to_string()
+        validate_resources(&r, &host(), false)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -364,12 +410,14 @@ mod tests {
             }),
             "Invalid value: 101, valid memory swappiness range is 0-100"
         );
-        assert!(err(Resources {
-            memory: m,
-            memory_swap: -7,
-            ..Default::default()
-        })
-        .contains("--memory-swap -7"));
+        assert!(
+            err(Resources {
+                memory: m,
+                memory_swap: -7,
+                ..Default::default()
+            })
+            .contains("--memory-swap -7")
+        );
     }
 
     #[test]
@@ -433,16 +481,20 @@ mod tests {
             }),
             "Conflicting options: Nano CPUs and CPU Period cannot both be set"
         );
-        assert!(err(Resources {
-            cpu_period: 100,
-            ..Default::default()
-        })
-        .starts_with("CPU cfs period can not be less than 1ms"));
-        assert!(err(Resources {
-            cpu_quota: 10,
-            ..Default::default()
-        })
-        .starts_with("CPU cfs quota can not be less than 1ms"));
+        assert!(
+            err(Resources {
+                cpu_period: 100,
+                ..Default::default()
+            })
+            .starts_with("CPU cfs period can not be less than 1ms")
+        );
+        assert!(
+            err(Resources {
+                cpu_quota: 10,
+                ..Default::default()
+            })
+            .starts_with("CPU cfs quota can not be less than 1ms")
+        );
         assert_eq!(
             err(Resources {
                 cpuset_cpus: "0-".into(),
@@ -464,11 +516,13 @@ mod tests {
             }),
             "Requested memory nodes are not available - requested 1, available: 0"
         );
-        assert!(err(Resources {
-            cpu_shares: -1,
-            ..Default::default()
-        })
-        .contains("--cpu-shares -1"));
+        assert!(
+            err(Resources {
+                cpu_shares: -1,
+                ..Default::default()
+            })
+            .contains("--cpu-shares -1")
+        );
     }
 
     #[test]
@@ -496,6 +550,21 @@ mod tests {
         assert_eq!(
             linux_resources(&unlimited, true).pids().map(|p| p.limit()),
             Some(-1)
+        );
+    }
+
+    #[test]
+    fn from_host_config() {
+        let h = berth_api::types::container::HostConfig {
+            memory: 1 << 30,
+            pids_limit: Some(7),
+            cpuset_cpus: "0".into(),
+            ..Default::default()
+        };
+        let r = Resources::from(&h);
+        assert_eq!(
+            (r.memory, r.pids_limit, r.cpuset_cpus.as_str()),
+            (1 << 30, Some(7), "0")
         );
     }
 

@@ -13,7 +13,11 @@ use crate::parse::{DeviceSpec, Ulimit};
 use crate::user::ResolvedUser;
 
 fn input() -> SpecInput {
-    let mut i = SpecInput::new("abc123", "/var/lib/berth/rootfs", vec!["sh".into(), "-c".into(), "true".into()]);
+    let mut i = SpecInput::new(
+        "abc123",
+        "/var/lib/berth/rootfs",
+        vec!["sh".into(), "-c".into(), "true".into()],
+    );
     i.hostname = "abc123".into();
     i
 }
@@ -39,7 +43,11 @@ fn ns_types(g: &GeneratedSpec) -> Vec<T> {
 
 fn strings(v: &Value) -> BTreeSet<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -47,10 +55,17 @@ fn strings(v: &Value) -> BTreeSet<String> {
 fn docker_defaults_v1_and_hybrid() {
     for layout in [CgroupLayout::V1, CgroupLayout::Hybrid] {
         let g = gen_on(&input(), layout);
-        assert_eq!(ns_types(&g), vec![T::Mount, T::Network, T::Uts, T::Pid, T::Ipc], "{layout:?}");
+        assert_eq!(
+            ns_types(&g),
+            vec![T::Mount, T::Network, T::Uts, T::Pid, T::Ipc],
+            "{layout:?}"
+        );
     }
     let g = gen_on(&input(), CgroupLayout::Unified);
-    assert_eq!(ns_types(&g), vec![T::Mount, T::Network, T::Uts, T::Pid, T::Ipc, T::Cgroup]);
+    assert_eq!(
+        ns_types(&g),
+        vec![T::Mount, T::Network, T::Uts, T::Pid, T::Ipc, T::Cgroup]
+    );
     assert!(g.warnings.is_empty(), "{:?}", g.warnings);
 
     let j = json(&g);
@@ -82,11 +97,23 @@ fn docker_defaults_v1_and_hybrid() {
     );
     assert_eq!(
         strings(&j["linux"]["readonlyPaths"]),
-        DEFAULT_READONLY_PATHS.iter().map(|s| s.to_string()).collect()
+        DEFAULT_READONLY_PATHS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     );
-    assert_eq!(j["linux"]["resources"]["devices"][0], serde_json::json!({"allow": false, "access": "rwm"}));
-    assert_eq!(j["linux"]["sysctl"]["net.ipv4.ip_unprivileged_port_start"], "0");
-    assert_eq!(j["linux"]["sysctl"]["net.ipv4.ping_group_range"], "0 2147483647");
+    assert_eq!(
+        j["linux"]["resources"]["devices"][0],
+        serde_json::json!({"allow": false, "access": "rwm"})
+    );
+    assert_eq!(
+        j["linux"]["sysctl"]["net.ipv4.ip_unprivileged_port_start"],
+        "0"
+    );
+    assert_eq!(
+        j["linux"]["sysctl"]["net.ipv4.ping_group_range"],
+        "0 2147483647"
+    );
     assert_eq!(j["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ALLOW");
     assert!(j["linux"]["resources"].get("memory").is_none());
     assert!(j["linux"].get("uidMappings").is_none());
@@ -99,7 +126,15 @@ fn docker_defaults_v1_and_hybrid() {
         .collect();
     assert_eq!(
         mounts,
-        ["/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm"]
+        [
+            "/proc",
+            "/dev",
+            "/dev/pts",
+            "/sys",
+            "/sys/fs/cgroup",
+            "/dev/mqueue",
+            "/dev/shm"
+        ]
     );
     assert_eq!(j["mounts"][3]["type"], "sysfs");
     assert!(strings(&j["mounts"][3]["options"]).contains("ro"));
@@ -122,16 +157,25 @@ fn tty_user_and_nnp() {
     let g = gen_on(&i, CgroupLayout::Unified);
     let j = json(&g);
     assert_eq!(j["process"]["terminal"], true);
-    assert_eq!(j["process"]["consoleSize"], serde_json::json!({"height": 40, "width": 120}));
+    assert_eq!(
+        j["process"]["consoleSize"],
+        serde_json::json!({"height": 40, "width": 120})
+    );
     assert_eq!(j["process"]["noNewPrivileges"], true);
     assert_eq!(j["process"]["cwd"], "/work");
     assert_eq!(
         j["process"]["env"],
         serde_json::json!(["PATH=/custom", "HOSTNAME=abc123", "TERM=xterm", "A=1"])
     );
-    assert_eq!(j["process"]["user"]["additionalGids"], serde_json::json!([10, 20]));
+    assert_eq!(
+        j["process"]["user"]["additionalGids"],
+        serde_json::json!([10, 20])
+    );
     // Non-root: bounding only, as Docker sets it.
-    assert_eq!(strings(&j["process"]["capabilities"]["bounding"]).len(), DEFAULT_CAPABILITIES.len());
+    assert_eq!(
+        strings(&j["process"]["capabilities"]["bounding"]).len(),
+        DEFAULT_CAPABILITIES.len()
+    );
     assert!(j["process"]["capabilities"].get("effective").is_none());
     assert!(j["process"]["capabilities"].get("permitted").is_none());
 }
@@ -143,24 +187,43 @@ fn privileged_like_docker() {
     i.cap_drop = vec!["ALL".into()];
     let g = gen_on(&i, CgroupLayout::Hybrid);
     let p = g.spec.process().as_ref().unwrap();
-    let bounding = p.capabilities().as_ref().unwrap().bounding().clone().unwrap();
+    let bounding = p
+        .capabilities()
+        .as_ref()
+        .unwrap()
+        .bounding()
+        .clone()
+        .unwrap();
     assert_eq!(bounding.len(), crate::spec::caps::CAPABILITIES.len());
     assert!(bounding.contains(&Capability::SysAdmin));
     let linux = g.spec.linux().as_ref().unwrap();
     assert_eq!(linux.masked_paths().as_deref(), Some(&[][..]));
     assert_eq!(linux.readonly_paths().as_deref(), Some(&[][..]));
     assert!(linux.seccomp().is_none());
-    let rules = linux.resources().as_ref().unwrap().devices().clone().unwrap();
-    assert_eq!(rules.len(), 1);
-    assert!(rules[0].allow());
-    assert!(linux
-        .devices()
+    let rules = linux
+        .resources()
         .as_ref()
         .unwrap()
-        .iter()
-        .any(|d| d.path() == Path::new("/dev/null")));
+        .devices()
+        .clone()
+        .unwrap();
+    assert_eq!(rules.len(), 1);
+    assert!(rules[0].allow());
+    assert!(
+        linux
+            .devices()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|d| d.path() == Path::new("/dev/null"))
+    );
     let j = json(&g);
-    let sys = j["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/sys").unwrap();
+    let sys = j["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destination"] == "/sys")
+        .unwrap();
     assert!(!strings(&sys["options"]).contains("ro"));
 }
 
@@ -188,7 +251,10 @@ fn caps_devices_and_sysctls() {
         .iter()
         .flat_map(|r| strings(&r["names"]))
         .collect();
-    assert!(!seccomp_names.contains("ptrace"), "CAP_SYS_PTRACE lifts the ptrace block");
+    assert!(
+        !seccomp_names.contains("ptrace"),
+        "CAP_SYS_PTRACE lifts the ptrace block"
+    );
     assert!(seccomp_names.contains("mount"));
     let devices = j["linux"]["devices"].as_array().unwrap();
     assert_eq!(devices.len(), 1);
@@ -205,13 +271,17 @@ fn caps_devices_and_sysctls() {
     let mut bad = input();
     bad.cap_add = vec!["CAP_FOO".into()];
     assert_eq!(
-        generate(&bad, &HostInfo::synthetic(CgroupLayout::V1)).unwrap_err().to_string(),
+        generate(&bad, &HostInfo::synthetic(CgroupLayout::V1))
+            .unwrap_err()
+            .to_string(),
         "unknown capability: \"CAP_FOO\""
     );
     let mut bad = input();
     bad.sysctls.insert("vm.swappiness".into(), "1".into());
     assert_eq!(
-        generate(&bad, &HostInfo::synthetic(CgroupLayout::V1)).unwrap_err().to_string(),
+        generate(&bad, &HostInfo::synthetic(CgroupLayout::V1))
+            .unwrap_err()
+            .to_string(),
         "invalid --sysctl \"vm.swappiness=1\": sysctl 'vm.swappiness' is not allowed"
     );
 }
@@ -230,18 +300,38 @@ fn namespace_modes() {
     let pid = linux.namespaces().as_ref().unwrap()[1].clone();
     assert_eq!(pid.path().as_deref(), Some(Path::new("/proc/42/ns/pid")));
     assert!(g.spec.hostname().is_none());
-    assert!(linux.sysctl().as_ref().unwrap().is_empty(), "no net sysctls on the host network");
+    assert!(
+        linux.sysctl().as_ref().unwrap().is_empty(),
+        "no net sysctls on the host network"
+    );
 
     i.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
-    let err = generate(&i, &HostInfo::synthetic(CgroupLayout::V1)).unwrap_err().to_string();
-    assert!(err.contains("not allowed in the host network namespace"), "{err}");
+    let err = generate(&i, &HostInfo::synthetic(CgroupLayout::V1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not allowed in the host network namespace"),
+        "{err}"
+    );
 
     let mut i = input();
     i.network = NetworkNamespace::Join("/run/netns/x".into());
     i.cgroupns = CgroupNamespace::Host;
     let g = gen_on(&i, CgroupLayout::Unified);
-    assert_eq!(ns_types(&g), vec![T::Mount, T::Network, T::Uts, T::Pid, T::Ipc]);
-    assert!(g.spec.linux().as_ref().unwrap().sysctl().as_ref().unwrap().is_empty());
+    assert_eq!(
+        ns_types(&g),
+        vec![T::Mount, T::Network, T::Uts, T::Pid, T::Ipc]
+    );
+    assert!(
+        g.spec
+            .linux()
+            .as_ref()
+            .unwrap()
+            .sysctl()
+            .as_ref()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -275,8 +365,18 @@ fn resources_rlimits_and_warnings() {
     assert!(j["linux"]["resources"].get("blockIO").is_none());
     assert_eq!(j["linux"]["cgroupsPath"], "/custom/abc123");
     assert_eq!(j["process"]["oomScoreAdj"], 500);
-    let r = &g.spec.process().as_ref().unwrap().rlimits().clone().unwrap()[0];
-    assert_eq!((r.typ(), r.soft(), r.hard()), (PosixRlimitType::RlimitNofile, 1024, 4096));
+    let r = &g
+        .spec
+        .process()
+        .as_ref()
+        .unwrap()
+        .rlimits()
+        .clone()
+        .unwrap()[0];
+    assert_eq!(
+        (r.typ(), r.soft(), r.hard()),
+        (PosixRlimitType::RlimitNofile, 1024, 4096)
+    );
 
     // A daemon without CAP_SYS_RESOURCE cannot lower oom_score_adj.
     let mut host = HostInfo::synthetic(CgroupLayout::V1);
@@ -284,7 +384,10 @@ fn resources_rlimits_and_warnings() {
     host.oom_score_adj = 100;
     let mut i = input();
     let g = generate(&i, &host).unwrap();
-    assert_eq!(g.spec.process().as_ref().unwrap().oom_score_adj(), Some(100));
+    assert_eq!(
+        g.spec.process().as_ref().unwrap().oom_score_adj(),
+        Some(100)
+    );
     i.oom_score_adj = Some(-10);
     assert!(generate(&i, &host).is_err());
     i.oom_score_adj = Some(2000);
@@ -315,7 +418,14 @@ fn invalid_inputs() {
         "Minimum memory limit allowed is 6MB"
     );
     assert!(msg(&|i| i.cgroup_parent = Some("/../x".into())).contains("--cgroup-parent"));
-    assert!(msg(&|i| i.ulimits = vec![Ulimit { name: "nofile".into(), soft: 5, hard: 1 }]).contains("--ulimit"));
+    assert!(
+        msg(&|i| i.ulimits = vec![Ulimit {
+            name: "nofile".into(),
+            soft: 5,
+            hard: 1
+        }])
+        .contains("--ulimit")
+    );
 }
 
 #[test]
@@ -331,9 +441,17 @@ fn read_only_and_masked_overrides() {
     let j = json(&g);
     assert_eq!(j["root"]["readonly"], true);
     assert_eq!(j["linux"]["maskedPaths"], serde_json::json!([]));
-    assert_eq!(j["linux"]["readonlyPaths"], serde_json::json!(["/proc/sys"]));
+    assert_eq!(
+        j["linux"]["readonlyPaths"],
+        serde_json::json!(["/proc/sys"])
+    );
     assert!(j["linux"].get("seccomp").is_none());
-    let hn = j["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/etc/hostname").unwrap();
+    let hn = j["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destination"] == "/etc/hostname")
+        .unwrap();
     assert_eq!(hn["type"], "bind");
     assert!(strings(&hn["options"]).contains("ro"));
 }

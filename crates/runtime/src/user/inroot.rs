@@ -52,8 +52,15 @@ pub(crate) fn open_in_root(root: &OwnedFd, path: &str, flags: OFlag) -> Result<O
 
 /// The fallback resolver: one component at a time with `O_NOFOLLOW`,
 /// reading symlinks ourselves and clamping `..` at the root.
-pub(crate) fn open_in_root_walk(root: &OwnedFd, path: &str, flags: OFlag) -> Result<OwnedFd, Errno> {
-    let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)));
+pub(crate) fn open_in_root_walk(
+    root: &OwnedFd,
+    path: &str,
+    flags: OFlag,
+) -> Result<OwnedFd, Errno> {
+    let dup = |fd: &OwnedFd| {
+        fd.try_clone()
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))
+    };
     let mut stack: Vec<OwnedFd> = vec![dup(root)?];
     let mut queue: VecDeque<OsString> = split(path.as_bytes());
     let mut links = 0usize;

@@ -62,8 +62,7 @@ pub fn read_file_in_root(rootfs: &Path, path: &str) -> Result<Option<String>> {
             ));
         }
     };
-    let st = fstat(fd.as_fd())
-        .map_err(|e| RuntimeError::errno(format!("inspecting {path}"), e))?;
+    let st = fstat(fd.as_fd()).map_err(|e| RuntimeError::errno(format!("inspecting {path}"), e))?;
     if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
         return Ok(None);
     }
@@ -125,29 +124,33 @@ pub fn resolve_with(
 
     let uid_num = numeric_id(user_arg).transpose()?;
     let mut matched_name: Option<&str> = None;
-    if !user_arg.is_empty() {
-        let found = passwd.iter().find(|p| match uid_num {
-            Some(uid) => p.uid == uid,
-            None => p.name == user_arg,
+    // An empty user is root, looked up like `0` (libcontainer's default).
+    let found = passwd
+        .iter()
+        .find(|p| match (user_arg.is_empty(), uid_num) {
+            (true, _) => p.uid == 0,
+            (false, Some(uid)) => p.uid == uid,
+            (false, None) => p.name == user_arg,
         });
-        match (found, uid_num) {
-            (Some(p), _) => {
-                out.uid = p.uid;
-                out.gid = p.gid;
-                out.home = if p.home.is_empty() { "/".into() } else { p.home.clone() };
-                out.name = Some(p.name.clone());
-                matched_name = Some(&p.name);
-            }
-            (None, Some(uid)) => out.uid = uid,
-            (None, None) => {
-                return Err(RuntimeError::invalid(format!(
-                    "unable to find user {user_arg}: no matching entries in passwd file"
-                )));
-            }
+    match (found, uid_num) {
+        (Some(p), _) => {
+            out.uid = p.uid;
+            out.gid = p.gid;
+            out.home = if p.home.is_empty() {
+                "/".into()
+            } else {
+                p.home.clone()
+            };
+            out.name = Some(p.name.clone());
+            matched_name = Some(&p.name);
         }
-    } else if let Some(root) = passwd.iter().find(|p| p.uid == 0) {
-        out.home = if root.home.is_empty() { "/".into() } else { root.home.clone() };
-        out.name = Some(root.name.clone());
+        (None, Some(uid)) => out.uid = uid,
+        (None, None) if user_arg.is_empty() => {}
+        (None, None) => {
+            return Err(RuntimeError::invalid(format!(
+                "unable to find user {user_arg}: no matching entries in passwd file"
+            )));
+        }
     }
 
     if !group_arg.is_empty() {
@@ -175,10 +178,7 @@ pub fn resolve_with(
 
     for ag in group_add {
         let num = numeric_id(ag).transpose()?;
-        let gid = match groups
-            .iter()
-            .find(|g| g.name == *ag || Some(g.gid) == num)
-        {
+        let gid = match groups.iter().find(|g| g.name == *ag || Some(g.gid) == num) {
             Some(g) => g.gid,
             None => num.ok_or_else(|| {
                 RuntimeError::invalid(format!(
@@ -280,10 +280,11 @@ fn ensure_dir(
                 }
                 // Created concurrently: resolve again.
                 Err(_) => {
-                    parent = inroot::open_in_root(root, &prefix, dir_flags).map_err(|e| match e {
-                        Errno::ENOTDIR => not_dir(&prefix),
-                        e => RuntimeError::errno(format!("resolving {prefix}"), e),
-                    })?;
+                    parent =
+                        inroot::open_in_root(root, &prefix, dir_flags).map_err(|e| match e {
+                            Errno::ENOTDIR => not_dir(&prefix),
+                            e => RuntimeError::errno(format!("resolving {prefix}"), e),
+                        })?;
                 }
             },
             Err(e) => return Err(RuntimeError::errno(format!("creating {prefix}"), e)),
@@ -299,7 +300,8 @@ mod tests {
     use std::os::unix::fs::{MetadataExt, symlink};
 
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nsvc:x:999:998::/srv:/bin/false\n";
-    const GROUP: &str = "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:app,svc\nsvcgrp:x:998:\n";
+    const GROUP: &str =
+        "root:x:0:\napp:x:1000:\nwheel:x:10:app,root\naudio:x:29:app,svc\nsvcgrp:x:998:\n";
 
     fn rootfs() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
@@ -315,6 +317,7 @@ mod tests {
         let p = r.path();
         let u = resolve_user(p, "", &[]).unwrap();
         assert_eq!((u.uid, u.gid, u.home.as_str()), (0, 0, "/root"));
+        assert_eq!(u.additional_gids, vec![10], "root's memberships");
         let u = resolve_user(p, "app", &[]).unwrap();
         assert_eq!((u.uid, u.gid), (1000, 1000));
         assert_eq!(u.additional_gids, vec![10, 29]);
@@ -323,7 +326,10 @@ mod tests {
         assert_eq!(u.additional_gids, vec![10, 29], "numeric uid with an entry");
         let u = resolve_user(p, "app:audio", &[]).unwrap();
         assert_eq!((u.uid, u.gid), (1000, 29));
-        assert!(u.additional_gids.is_empty(), "explicit group: no supplementary");
+        assert!(
+            u.additional_gids.is_empty(),
+            "explicit group: no supplementary"
+        );
         let u = resolve_user(p, "4242:4343", &[]).unwrap();
         assert_eq!((u.uid, u.gid, u.home.as_str()), (4242, 4343, "/"));
         let u = resolve_user(p, "svc", &["wheel".into(), "77".into(), "29".into()]).unwrap();
@@ -338,7 +344,10 @@ mod tests {
             let g: Vec<String> = g.iter().map(|s| s.to_string()).collect();
             resolve_user(r.path(), u, &g).unwrap_err().to_string()
         };
-        assert_eq!(msg("foo", &[]), "unable to find user foo: no matching entries in passwd file");
+        assert_eq!(
+            msg("foo", &[]),
+            "unable to find user foo: no matching entries in passwd file"
+        );
         assert_eq!(
             msg("app:nogroup", &[]),
             "unable to find group nogroup: no matching entries in group file"
@@ -355,7 +364,10 @@ mod tests {
     fn no_files_numeric_only() {
         let tmp = tempfile::tempdir().unwrap();
         let u = resolve_user(tmp.path(), "123:456", &["789".into()]).unwrap();
-        assert_eq!((u.uid, u.gid, u.additional_gids.clone()), (123, 456, vec![789]));
+        assert_eq!(
+            (u.uid, u.gid, u.additional_gids.clone()),
+            (123, 456, vec![789])
+        );
         assert!(resolve_user(tmp.path(), "app", &[]).is_err());
         assert_eq!(resolve_user(tmp.path(), "", &[]).unwrap().uid, 0);
     }
@@ -367,11 +379,18 @@ mod tests {
         let host_has_daemon = fs::read_to_string("/etc/passwd")
             .map(|s| s.lines().any(|l| l.starts_with("daemon:")))
             .unwrap_or(false);
-        for target in ["/etc/shadow", "../../../../../../etc/passwd", "../../..", "/proc/self/root/etc/passwd"] {
+        for target in [
+            "/etc/shadow",
+            "../../../../../../etc/passwd",
+            "../../..",
+            "/proc/self/root/etc/passwd",
+        ] {
             let tmp = tempfile::tempdir().unwrap();
             fs::create_dir_all(tmp.path().join("etc")).unwrap();
             symlink(target, tmp.path().join("etc/passwd")).unwrap();
-            let err = resolve_user(tmp.path(), "daemon", &[]).unwrap_err().to_string();
+            let err = resolve_user(tmp.path(), "daemon", &[])
+                .unwrap_err()
+                .to_string();
             assert_eq!(
                 err, "unable to find user daemon: no matching entries in passwd file",
                 "{target}"
@@ -387,13 +406,21 @@ mod tests {
         // A symlink to the rootfs's own shadow is the rootfs's business.
         let tmp = tempfile::tempdir().unwrap();
         fs::create_dir_all(tmp.path().join("etc")).unwrap();
-        fs::write(tmp.path().join("etc/shadow"), "evil:x:4321:4321::/:/bin/sh\n").unwrap();
+        fs::write(
+            tmp.path().join("etc/shadow"),
+            "evil:x:4321:4321::/:/bin/sh\n",
+        )
+        .unwrap();
         symlink("/etc/shadow", tmp.path().join("etc/passwd")).unwrap();
         assert_eq!(resolve_user(tmp.path(), "evil", &[]).unwrap().uid, 4321);
         // A FIFO must not block.
         let tmp = tempfile::tempdir().unwrap();
         fs::create_dir_all(tmp.path().join("etc")).unwrap();
-        nix::unistd::mkfifo(&tmp.path().join("etc/passwd"), Mode::from_bits_truncate(0o644)).unwrap();
+        nix::unistd::mkfifo(
+            &tmp.path().join("etc/passwd"),
+            Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
         assert!(resolve_user(tmp.path(), "x", &[]).is_err());
     }
 
@@ -408,16 +435,27 @@ mod tests {
         let m = fs::metadata(root.join("home/app/work")).unwrap();
         assert!(m.is_dir());
         assert_eq!((m.uid(), m.gid()), (1000, 1001));
-        assert_eq!(fs::metadata(root.join("home")).unwrap().uid(), 0, "existing dirs untouched");
+        assert_eq!(
+            fs::metadata(root.join("home")).unwrap().uid(),
+            0,
+            "existing dirs untouched"
+        );
         // Existing: fine and unchanged.
         ensure_workdir(&root, "/home/app/work", 5, 5).unwrap();
-        assert_eq!(fs::metadata(root.join("home/app/work")).unwrap().uid(), 1000);
+        assert_eq!(
+            fs::metadata(root.join("home/app/work")).unwrap().uid(),
+            1000
+        );
 
         // A symlink pointing outside resolves inside the rootfs.
         symlink(&outside, root.join("escape")).unwrap();
         ensure_workdir(&root, "/escape/deep", 0, 0).unwrap();
         assert!(!outside.join("deep").exists());
-        assert!(root.join(outside.strip_prefix("/").unwrap()).join("deep").is_dir());
+        assert!(
+            root.join(outside.strip_prefix("/").unwrap())
+                .join("deep")
+                .is_dir()
+        );
 
         symlink("/nonexistent/target", root.join("dangling")).unwrap();
         ensure_workdir(&root, "/dangling/w", 7, 7).unwrap();
@@ -428,7 +466,9 @@ mod tests {
         assert!(root.join("x").is_dir());
 
         fs::write(root.join("file"), "").unwrap();
-        let err = ensure_workdir(&root, "/file/sub", 0, 0).unwrap_err().to_string();
+        let err = ensure_workdir(&root, "/file/sub", 0, 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/file is not a directory"), "{err}");
         assert!(ensure_workdir(&root, "relative", 0, 0).is_err());
         ensure_workdir(&root, "/", 0, 0).unwrap();

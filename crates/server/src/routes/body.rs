@@ -13,7 +13,6 @@ pub fn reader(body: Body) -> BodyReader {
 
 /// Parses an optional JSON body; an empty body gives `None`. A body whose
 /// Content-Type is set and not JSON is refused as Docker does.
-#[allow(dead_code)] // used by the containers routes
 pub fn json<T: serde::de::DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     bytes: &[u8],

@@ -2,6 +2,7 @@
 //! fallback for unknown paths.
 
 mod body;
+mod containers;
 mod images;
 mod system;
 
@@ -19,6 +20,7 @@ pub fn app<B: Backend>(backend: Arc<B>) -> Router {
     let inner = Router::new()
         .merge(system::routes::<B>())
         .merge(images::routes::<B>())
+        .merge(containers::routes::<B>())
         .fallback(not_found)
         .with_state(backend);
     // The version prefix must be stripped before routing, so the

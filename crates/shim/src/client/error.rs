@@ -56,9 +56,7 @@ impl Classify for ShimError {
         match self {
             ShimError::NotRunning { .. } => ErrorKind::Conflict,
             ShimError::Rejected { .. } => ErrorKind::InvalidParameter,
-            ShimError::Runtime { .. } if self.is_command_not_found() => {
-                ErrorKind::InvalidParameter
-            }
+            ShimError::Runtime { .. } if self.is_command_not_found() => ErrorKind::InvalidParameter,
             ShimError::Runtime { .. }
             | ShimError::Gone { .. }
             | ShimError::Shim { .. }

@@ -68,15 +68,24 @@ impl FramedConn {
     }
 }
 
-pub(crate) async fn send_frame(w: &mut OwnedWriteHalf, id: &str, kind: u8, payload: &[u8]) -> Result<()> {
+pub(crate) async fn send_frame(
+    w: &mut OwnedWriteHalf,
+    id: &str,
+    kind: u8,
+    payload: &[u8],
+) -> Result<()> {
     let mut buf = Vec::with_capacity(protocol::HEADER_LEN + payload.len());
     protocol::push_frame(&mut buf, kind, payload);
-    w.write_all(&buf).await.map_err(|e| gone_or_io(id, "send", e))
+    w.write_all(&buf)
+        .await
+        .map_err(|e| gone_or_io(id, "send", e))
 }
 
 pub(crate) async fn recv_frame(r: &mut BufReader<OwnedReadHalf>, id: &str) -> Result<Frame> {
     let mut h = [0u8; protocol::HEADER_LEN];
-    r.read_exact(&mut h).await.map_err(|e| gone_or_io(id, "receive", e))?;
+    r.read_exact(&mut h)
+        .await
+        .map_err(|e| gone_or_io(id, "receive", e))?;
     let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
     if len > protocol::MAX_PAYLOAD {
         return Err(ShimError::Protocol {
@@ -84,11 +93,20 @@ pub(crate) async fn recv_frame(r: &mut BufReader<OwnedReadHalf>, id: &str) -> Re
             message: format!("frame of {len} bytes"),
         });
     }
-    let mut payload = vec![0u8; len];
-    r.read_exact(&mut payload)
+    // Not zero-filled first: large output frames are the hot path.
+    let mut payload = Vec::with_capacity(len);
+    let n = (&mut *r)
+        .take(len as u64)
+        .read_to_end(&mut payload)
         .await
         .map_err(|e| gone_or_io(id, "receive", e))?;
-    Ok(Frame { kind: h[0], payload })
+    if n < len {
+        return Err(ShimError::Gone { id: id.to_string() });
+    }
+    Ok(Frame {
+        kind: h[0],
+        payload,
+    })
 }
 
 /// Maps an `E` frame to its error.

@@ -63,6 +63,7 @@ pub struct ExecSession {
 pub struct ShimClient {
     id: String,
     socket: PathBuf,
+    state_dir: Option<PathBuf>,
 }
 
 impl ShimClient {
@@ -71,15 +72,25 @@ impl ShimClient {
         ShimClient {
             id: id.into(),
             socket: socket.into(),
+            state_dir: None,
         }
     }
 
+    /// Where the shim keeps its exit record: lets [`Self::wait`] answer
+    /// after the shim has exited.
+    pub fn with_state_dir(mut self, state_dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(state_dir.into());
+        self
+    }
+
     /// Connects to the shim at `socket` (after a daemon restart, say) and
-    /// learns its container id.
+    /// learns its container id and state directory.
     pub async fn connect(socket: impl Into<PathBuf>) -> Result<Self> {
         let socket = socket.into();
         let mut c = ShimClient::new(socket.display().to_string(), socket);
-        c.id = c.state().await?.id;
+        let st = c.state().await?;
+        c.id = st.id;
+        c.state_dir = Some(st.state_dir.into());
         Ok(c)
     }
 
@@ -105,8 +116,30 @@ impl ShimClient {
         parse_json(&self.id, &p)
     }
 
-    /// Waits until the container has exited and its output is logged.
+    /// Waits until the container has exited and its output is logged. When
+    /// the shim is already gone, answers from the exit record in the state
+    /// directory (if this client knows it).
     pub async fn wait(&self) -> Result<ExitInfo> {
+        match self.wait_live().await {
+            Err(ShimError::Gone { id }) => {
+                let Some(dir) = &self.state_dir else {
+                    return Err(ShimError::Gone { id });
+                };
+                match read_exit(dir) {
+                    Ok(Some(info)) => Ok(info),
+                    Ok(None) => Err(ShimError::Gone { id }),
+                    Err(source) => Err(ShimError::Io {
+                        id,
+                        context: "read exit record",
+                        source,
+                    }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn wait_live(&self) -> Result<ExitInfo> {
         let mut c = self.conn().await?;
         c.send(protocol::WAIT, &[]).await?;
         let f = c.recv().await?;
@@ -118,23 +151,6 @@ impl ShimClient {
             id: self.id.clone(),
             message: "wait answered without an exit".into(),
         })
-    }
-
-    /// [`Self::wait`], falling back to the exit record in `state_dir` when
-    /// the shim is already gone.
-    pub async fn wait_or_read_exit(&self, state_dir: &Path) -> Result<ExitInfo> {
-        match self.wait().await {
-            Err(ShimError::Gone { id }) => match read_exit(state_dir) {
-                Ok(Some(info)) => Ok(info),
-                Ok(None) => Err(ShimError::Gone { id }),
-                Err(source) => Err(ShimError::Io {
-                    id,
-                    context: "read exit record",
-                    source,
-                }),
-            },
-            other => other,
-        }
     }
 
     /// Signals the container's init, or every process with `all`.
@@ -151,7 +167,11 @@ impl ShimClient {
         let signal = u32::try_from(signal).map_err(|_| ShimError::Rejected {
             message: format!("invalid signal {signal}"),
         })?;
-        let req = KillRequest { target, signal, all };
+        let req = KillRequest {
+            target,
+            signal,
+            all,
+        };
         self.request(protocol::KILL, &req.encode()).await.map(drop)
     }
 
@@ -172,12 +192,16 @@ impl ShimClient {
 
     async fn resize_target(&self, target: u32, rows: u16, cols: u16) -> Result<()> {
         let req = ResizeRequest { target, rows, cols };
-        self.request(protocol::RESIZE, &req.encode()).await.map(drop)
+        self.request(protocol::RESIZE, &req.encode())
+            .await
+            .map(drop)
     }
 
     /// Closes the container's stdin (after what was sent is written).
     pub async fn close_stdin(&self) -> Result<()> {
-        self.request(protocol::CLOSE_STDIN, &0u32.to_be_bytes()).await.map(drop)
+        self.request(protocol::CLOSE_STDIN, &0u32.to_be_bytes())
+            .await
+            .map(drop)
     }
 
     /// Closes an exec process's stdin.

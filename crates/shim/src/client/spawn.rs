@@ -47,18 +47,20 @@ pub async fn spawn(cfg: &ShimConfig) -> Result<StartedShim> {
     };
     read.map_err(|e| io_err("read start report", e))?;
     let status = status.map_err(|e| io_err("wait for start", e))?;
-    parse_report(&cfg.id, &report).map(|(container_pid, shim_pid)| StartedShim {
-        shim_pid,
-        container_pid,
-        client: ShimClient::new(cfg.id.clone(), cfg.socket.clone()),
-    })
-    .map_err(|e| match e {
-        ShimError::Shim { id, message } if message.is_empty() => ShimError::Shim {
-            id,
-            message: format!("exited ({status}) without a report"),
-        },
-        e => e,
-    })
+    parse_report(&cfg.id, &report)
+        .map(|(container_pid, shim_pid)| StartedShim {
+            shim_pid,
+            container_pid,
+            client: ShimClient::new(cfg.id.clone(), cfg.socket.clone())
+                .with_state_dir(cfg.state_dir.clone()),
+        })
+        .map_err(|e| match e {
+            ShimError::Shim { id, message } if message.is_empty() => ShimError::Shim {
+                id,
+                message: format!("exited ({status}) without a report"),
+            },
+            e => e,
+        })
 }
 
 /// `ready <container pid> <shim pid>` or `error <action> <message>`.
@@ -99,7 +101,10 @@ mod tests {
     #[test]
     fn reports() {
         assert_eq!(parse_report("c", b"ready 12 34\n").unwrap(), (12, 34));
-        match parse_report("c", b"error create runc create failed: exec: \"x\": not found\n") {
+        match parse_report(
+            "c",
+            b"error create runc create failed: exec: \"x\": not found\n",
+        ) {
             Err(ShimError::Runtime { action, message }) => {
                 assert_eq!(action, "create");
                 assert_eq!(message, "runc create failed: exec: \"x\": not found");
@@ -110,6 +115,9 @@ mod tests {
             parse_report("c", b"error shim cannot bind"),
             Err(ShimError::Shim { .. })
         ));
-        assert!(matches!(parse_report("c", b""), Err(ShimError::Shim { .. })));
+        assert!(matches!(
+            parse_report("c", b""),
+            Err(ShimError::Shim { .. })
+        ));
     }
 }

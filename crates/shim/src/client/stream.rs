@@ -121,7 +121,11 @@ impl InputWriter {
 }
 
 impl AsyncWrite for InputWriter {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         ready!(self.poll_drain(cx))?;
         let n = buf.len().min(protocol::MAX_DATA_FRAME);
         if n == 0 {

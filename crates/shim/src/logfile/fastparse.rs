@@ -4,6 +4,7 @@
 //! general JSON parser.
 
 use super::Stream;
+use crate::bytescan::find_any3;
 use crate::timefmt::parse_rfc3339;
 
 pub(crate) enum Fast {
@@ -31,18 +32,20 @@ pub(crate) struct TimeCache {
 
 impl TimeCache {
     pub fn parse(&mut self, t: &[u8]) -> Option<i64> {
-        if self.valid && t.len() >= 20 && t[..19] == self.prefix {
-            if let Some(frac) = zulu_fraction(&t[19..]) {
-                return Some(self.secs_nanos + frac);
-            }
+        if self.valid
+            && t.len() >= 20
+            && t[..19] == self.prefix
+            && let Some(frac) = zulu_fraction(&t[19..])
+        {
+            return Some(self.secs_nanos + frac);
         }
         let full = parse_rfc3339(std::str::from_utf8(t).ok()?)?;
-        if t.len() >= 20 {
-            if let Some(frac) = zulu_fraction(&t[19..]) {
-                self.prefix.copy_from_slice(&t[..19]);
-                self.secs_nanos = full - frac;
-                self.valid = true;
-            }
+        if t.len() >= 20
+            && let Some(frac) = zulu_fraction(&t[19..])
+        {
+            self.prefix.copy_from_slice(&t[..19]);
+            self.secs_nanos = full - frac;
+            self.valid = true;
         }
         Some(full)
     }
@@ -92,10 +95,11 @@ pub(crate) fn parse_entry(buf: &[u8], cache: &mut TimeCache) -> Fast {
     let mut line = Vec::with_capacity(64);
     let mut run = i;
     loop {
-        let Some(&b) = buf.get(i) else {
+        let Some(off) = find_any3(&buf[i..], b'"', b'\\', b'\n') else {
             return Fast::Incomplete;
         };
-        match b {
+        i += off;
+        match buf[i] {
             b'"' => {
                 line.extend_from_slice(&buf[run..i]);
                 i += 1;
@@ -142,8 +146,8 @@ pub(crate) fn parse_entry(buf: &[u8], cache: &mut TimeCache) -> Fast {
                 }
                 run = i;
             }
-            b'\n' => return Fast::Other,
-            _ => i += 1,
+            // A raw newline cannot be inside a JSON string.
+            _ => return Fast::Other,
         }
     }
     expect!(buf, i, b",\"stream\":\"std");
@@ -218,7 +222,10 @@ mod tests {
         for cut in 0..full.len() {
             assert!(matches!(parse(&full[..cut]), Fast::Incomplete), "cut {cut}");
         }
-        assert!(matches!(parse("{\"stream\":\"stdout\",\"log\":\"x\"}\n"), Fast::Other));
+        assert!(matches!(
+            parse("{\"stream\":\"stdout\",\"log\":\"x\"}\n"),
+            Fast::Other
+        ));
         assert!(matches!(
             parse("{\"log\":\"x\",\"stream\":\"stdout\",\"attrs\":{},\"time\":\"t\"}\n"),
             Fast::Other

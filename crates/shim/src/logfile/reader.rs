@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::fastparse::{Fast, TimeCache, parse_entry};
 use super::tail::tail_start;
 use super::{LogEntry, Stream, rotated_path};
+use crate::bytescan::find_byte;
 use crate::timefmt::parse_rfc3339;
 
 const READ_SIZE: usize = 1 << 20;
@@ -148,7 +149,8 @@ impl LogReader {
         }
         loop {
             while self.lo < self.hi {
-                let (taken, next) = match parse_entry(&self.buf[self.lo..self.hi], &mut self.times) {
+                let (taken, next) = match parse_entry(&self.buf[self.lo..self.hi], &mut self.times)
+                {
                     Fast::Entry {
                         stream,
                         time,
@@ -157,7 +159,7 @@ impl LogReader {
                     } => (self.accept(time, stream, line, out), self.lo + next),
                     Fast::Incomplete => break,
                     Fast::Other => {
-                        let Some(nl) = self.buf[self.lo..self.hi].iter().position(|&b| b == b'\n') else {
+                        let Some(nl) = find_byte(&self.buf[self.lo..self.hi], b'\n') else {
                             break;
                         };
                         let end = self.lo + nl;
@@ -306,7 +308,13 @@ impl LogReader {
     }
 
     /// Applies the time filters; false when `until` has been passed.
-    fn accept(&self, time: Option<i64>, stream: Stream, line: Vec<u8>, out: &mut Vec<LogEntry>) -> bool {
+    fn accept(
+        &self,
+        time: Option<i64>,
+        stream: Stream,
+        line: Vec<u8>,
+        out: &mut Vec<LogEntry>,
+    ) -> bool {
         let Some(time) = time else {
             return true;
         };
@@ -332,7 +340,11 @@ mod tests {
     fn write_lines(w: &mut JsonFileWriter, from: usize, to: usize) {
         for i in from..to {
             let ts = format!("\"{}\"", format_rfc3339_nano(T0 + i as i64 * 1_000_000));
-            let stream = if i % 2 == 0 { Stream::Stdout } else { Stream::Stderr };
+            let stream = if i % 2 == 0 {
+                Stream::Stdout
+            } else {
+                Stream::Stderr
+            };
             w.append(stream, format!("line {i}\n").as_bytes(), ts.as_bytes())
                 .unwrap();
             w.flush().unwrap();
@@ -349,7 +361,12 @@ mod tests {
     fn numbers(entries: &[LogEntry]) -> Vec<usize> {
         entries
             .iter()
-            .map(|e| std::str::from_utf8(&e.line).unwrap()[5..].trim().parse().unwrap())
+            .map(|e| {
+                std::str::from_utf8(&e.line).unwrap()[5..]
+                    .trim()
+                    .parse()
+                    .unwrap()
+            })
             .collect()
     }
 
@@ -458,11 +475,18 @@ mod tests {
         drop(f);
         {
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
             f.write_all(b"\n").unwrap();
             for i in 0..100 {
                 let ts = format_rfc3339_nano(T0 + i);
-                writeln!(f, "{{\"log\":\"line {i}\\n\",\"stream\":\"stdout\",\"time\":\"{ts}\"}}").unwrap();
+                writeln!(
+                    f,
+                    "{{\"log\":\"line {i}\\n\",\"stream\":\"stdout\",\"time\":\"{ts}\"}}"
+                )
+                .unwrap();
             }
         }
         let start = std::time::Instant::now();

@@ -3,6 +3,8 @@
 //! logged in 16 KiB partial pieces; what is left when the stream ends is
 //! logged as a partial line. Incomplete lines wait for more data.
 
+use crate::bytescan::find_byte;
+
 /// Docker's copier buffer: the longest line logged in one piece.
 pub const MAX_LINE: usize = 16 * 1024;
 
@@ -17,7 +19,7 @@ impl LineSplitter {
     /// `line` includes the `\n` of complete lines.
     pub fn push(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8], bool)) {
         while !data.is_empty() {
-            let nl = data.iter().position(|&b| b == b'\n');
+            let nl = find_byte(data, b'\n');
             let need = nl.map_or(data.len(), |i| i + 1);
             let have = self.pending.len();
             if nl.is_some() && have + need <= MAX_LINE {

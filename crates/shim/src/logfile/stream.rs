@@ -182,7 +182,10 @@ enum Pumped {
 }
 
 /// Reads and sends batches (on a blocking thread) until caught up.
-fn pump(reader: &mut LogReader, tx: &mpsc::Sender<io::Result<Vec<LogEntry>>>) -> io::Result<Pumped> {
+fn pump(
+    reader: &mut LogReader,
+    tx: &mpsc::Sender<io::Result<Vec<LogEntry>>>,
+) -> io::Result<Pumped> {
     let mut sent = false;
     loop {
         let mut batch = Vec::with_capacity(BATCH);
@@ -218,8 +221,12 @@ mod tests {
         })
         .unwrap();
         for i in 0..10_000 {
-            w.append(Stream::Stdout, format!("{i}\n").as_bytes(), b"\"2024-01-01T00:00:00Z\"")
-                .unwrap();
+            w.append(
+                Stream::Stdout,
+                format!("{i}\n").as_bytes(),
+                b"\"2024-01-01T00:00:00Z\"",
+            )
+            .unwrap();
         }
         w.flush().unwrap();
         let mut s = read_log(
@@ -233,11 +240,16 @@ mod tests {
             let e = s.next().await.unwrap().unwrap();
             assert_eq!(e.line, format!("{i}\n").into_bytes());
         }
-        w.append(Stream::Stderr, b"late\n", b"\"2024-01-01T00:00:01Z\"").unwrap();
+        w.append(Stream::Stderr, b"late\n", b"\"2024-01-01T00:00:01Z\"")
+            .unwrap();
         w.flush().unwrap();
         let e = s.next().await.unwrap().unwrap();
-        assert_eq!((e.stream, e.line.as_slice()), (Stream::Stderr, &b"late\n"[..]));
-        w.append(Stream::Stdout, b"last\n", b"\"2024-01-01T00:00:02Z\"").unwrap();
+        assert_eq!(
+            (e.stream, e.line.as_slice()),
+            (Stream::Stderr, &b"late\n"[..])
+        );
+        w.append(Stream::Stdout, b"last\n", b"\"2024-01-01T00:00:02Z\"")
+            .unwrap();
         w.flush().unwrap();
         s.follow_stop().stop();
         assert_eq!(s.next().await.unwrap().unwrap().line, b"last\n");

@@ -60,10 +60,8 @@ impl JsonFileWriter {
 
     /// Buffers one entry, rotating first when the file is full.
     pub fn append(&mut self, stream: Stream, line: &[u8], time_json: &[u8]) -> io::Result<()> {
-        if let Some(max) = self.cfg.max_size {
-            if self.size >= max {
-                self.rotate()?;
-            }
+        if self.cfg.max_size.is_some_and(|max| self.size >= max) {
+            self.rotate()?;
         }
         let before = self.buf.len();
         encode_entry(&mut self.buf, stream, line, time_json);
@@ -94,7 +92,10 @@ impl JsonFileWriter {
             self.file = open_log(&self.cfg, true)?;
         } else {
             for n in (2..self.cfg.max_files).rev() {
-                match fs::rename(rotated_path(&self.cfg.path, n - 1), rotated_path(&self.cfg.path, n)) {
+                match fs::rename(
+                    rotated_path(&self.cfg.path, n - 1),
+                    rotated_path(&self.cfg.path, n),
+                ) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => {}
                 }
@@ -193,7 +194,12 @@ mod tests {
     #[test]
     fn entry_format_matches_docker() {
         let mut v = Vec::new();
-        encode_entry(&mut v, Stream::Stderr, b"a<b\n", b"\"2024-01-01T00:00:00.1Z\"");
+        encode_entry(
+            &mut v,
+            Stream::Stderr,
+            b"a<b\n",
+            b"\"2024-01-01T00:00:00.1Z\"",
+        );
         assert_eq!(
             std::str::from_utf8(&v).unwrap(),
             "{\"log\":\"a\\u003cb\\n\",\"stream\":\"stderr\",\"time\":\"2024-01-01T00:00:00.1Z\"}\n"
@@ -205,11 +211,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = cfg(dir.path(), None, 1);
         let mut sink = LogSink::open(c.clone()).unwrap();
-        sink.write(Stream::Stdout, b"one\ntw", 1_704_067_200_000_000_000).unwrap();
-        sink.write(Stream::Stderr, b"err\n", 1_704_067_200_500_000_000).unwrap();
-        sink.write(Stream::Stdout, b"o\n", 1_704_067_201_000_000_000).unwrap();
-        sink.write(Stream::Stdout, b"tail", 1_704_067_201_000_000_000).unwrap();
-        sink.finish(Stream::Stdout, 1_704_067_202_000_000_000).unwrap();
+        sink.write(Stream::Stdout, b"one\ntw", 1_704_067_200_000_000_000)
+            .unwrap();
+        sink.write(Stream::Stderr, b"err\n", 1_704_067_200_500_000_000)
+            .unwrap();
+        sink.write(Stream::Stdout, b"o\n", 1_704_067_201_000_000_000)
+            .unwrap();
+        sink.write(Stream::Stdout, b"tail", 1_704_067_201_000_000_000)
+            .unwrap();
+        sink.finish(Stream::Stdout, 1_704_067_202_000_000_000)
+            .unwrap();
         let text = fs::read_to_string(&c.path).unwrap();
         let want = concat!(
             "{\"log\":\"one\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00Z\"}\n",
@@ -226,8 +237,12 @@ mod tests {
         let c = cfg(dir.path(), Some(200), 3);
         let mut w = JsonFileWriter::open(c.clone()).unwrap();
         for i in 0..20 {
-            w.append(Stream::Stdout, format!("line {i:02}\n").as_bytes(), b"\"t\"")
-                .unwrap();
+            w.append(
+                Stream::Stdout,
+                format!("line {i:02}\n").as_bytes(),
+                b"\"t\"",
+            )
+            .unwrap();
             w.flush().unwrap();
         }
         let read = |n| fs::read_to_string(rotated_path(&c.path, n)).unwrap_or_default();

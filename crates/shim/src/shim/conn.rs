@@ -106,6 +106,10 @@ impl Conn {
     /// Queues an output frame, or drops it when the client is too far
     /// behind.
     pub fn send_data(&mut self, kind: u8, data: &[u8]) {
+        if self.has_output() {
+            // Give the client what its socket takes now before queueing.
+            self.flush();
+        }
         if self.out.len() - self.out_pos + data.len() > CLIENT_BUFFER {
             self.dropped += data.len() as u64;
             return;
@@ -135,7 +139,8 @@ impl Conn {
             self.out.extend_from_slice(&header[written..]);
             self.out.extend_from_slice(payload);
         } else {
-            self.out.extend_from_slice(&payload[written - header.len()..]);
+            self.out
+                .extend_from_slice(&payload[written - header.len()..]);
         }
     }
 
@@ -160,6 +165,27 @@ impl Conn {
         }
     }
 
+    /// Becomes a stream: a larger socket buffer means fewer wake-ups per
+    /// megabyte (best effort; forced past the system limit when allowed).
+    pub fn make_stream(&mut self) {
+        let size: libc::c_int = 1 << 20;
+        for opt in [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF] {
+            // SAFETY: setsockopt with a valid int option value.
+            let r = unsafe {
+                libc::setsockopt(
+                    self.sock.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&size as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if r == 0 {
+                break;
+            }
+        }
+    }
+
     /// The epoll interest this connection needs now.
     pub fn wanted_interest(&self) -> u32 {
         let mut ev = 0;
@@ -170,5 +196,48 @@ impl Conn {
             ev |= libc::EPOLLOUT as u32;
         }
         ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn a_stuck_client_loses_whole_frames_but_never_control_frames() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut c = Conn::new(a);
+        let chunk = vec![b'x'; 60_000];
+        for _ in 0..200 {
+            c.send_data(protocol::STDOUT, &chunk);
+        }
+        assert!(c.dropped > 0);
+        assert!(c.has_output());
+        c.send(protocol::EXIT, b"{}");
+        assert!(!c.broken);
+        // The client catches up: every frame it gets is whole, the exit last.
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            b.read_to_end(&mut all).unwrap();
+            all
+        });
+        while c.has_output() {
+            c.flush();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(c);
+        let all = reader.join().unwrap();
+        let mut pos = 0;
+        let mut frames = Vec::new();
+        while let Some(f) = protocol::parse_frame(&all[pos..]).unwrap() {
+            frames.push((f.kind, f.end - f.start));
+            pos += f.end;
+        }
+        assert_eq!(pos, all.len());
+        assert_eq!(frames.pop(), Some((protocol::EXIT, 2)));
+        assert!(frames.len() < 200);
+        assert!(frames.iter().all(|&f| f == (protocol::STDOUT, 60_000)));
     }
 }

@@ -57,7 +57,8 @@ impl ConsoleSocket {
                 }
             }
         }
-        let master = master.ok_or_else(|| io::Error::other("console message carried no descriptor"))?;
+        let master =
+            master.ok_or_else(|| io::Error::other("console message carried no descriptor"))?;
         super::sys::set_nonblocking(std::os::fd::AsFd::as_fd(&master))?;
         Ok(master)
     }

@@ -57,7 +57,7 @@ impl ProcIo {
             io.stdin = Some(w);
             child_in = Some(r);
         }
-        let mut output = |on: bool| -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+        let output = |on: bool| -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
             if !on {
                 return Ok((None, None));
             }
@@ -80,7 +80,11 @@ impl ProcIo {
 
     /// Stdio through a pty master (already non-blocking).
     pub fn tty(master: OwnedFd, stdin: bool) -> io::Result<ProcIo> {
-        let stdin = if stdin { Some(master.try_clone()?) } else { None };
+        let stdin = if stdin {
+            Some(master.try_clone()?)
+        } else {
+            None
+        };
         Ok(ProcIo {
             tty: true,
             out: Some(master),

@@ -3,7 +3,6 @@
 //! runc and crun both support), so a failure is reported with the runtime's
 //! own message even when its stderr is the container's.
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -109,23 +108,13 @@ fn last_logged_error(log: &Path, mark: u64) -> Option<String> {
         .find_map(|l| string_field(l, "msg"))
 }
 
-/// Adds `--console-socket <path>` when `path` is given.
-pub fn console_arg(cmd: &mut Command, path: Option<&Path>) {
-    if let Some(p) = path {
-        cmd.arg("--console-socket").arg(p);
-    }
-}
-
 /// Parses a pid file the runtime wrote.
 pub fn read_pid_file(path: &Path) -> Result<i32, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
     text.trim()
         .parse::<i32>()
         .ok()
         .filter(|&p| p > 0)
         .ok_or_else(|| format!("bad pid file {}: {text:?}", path.display()))
-}
-
-pub fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
 }

@@ -4,7 +4,7 @@
 //! runtime's `delete` once the container has exited.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -117,23 +117,34 @@ impl Shim {
         }
     }
 
-    pub fn ep_mod(&self, fd: &impl AsFd, token: u64, events: EpollFlags) {
-        let mut ev = EpollEvent::new(events, token);
-        if let Err(e) = self.epoll.modify(fd, &mut ev) {
-            self.warn(&format!("epoll modify: {e}"));
-        }
-    }
-
     pub fn ep_del(&self, fd: &impl AsFd) {
         let _ = self.epoll.delete(fd);
+    }
+
+    /// [`Self::ep_add`] for a descriptor owned elsewhere in `self`.
+    pub fn ep_add_raw(&self, fd: RawFd, token: u64, events: EpollFlags) {
+        // SAFETY: callers pass a descriptor that stays open for the call.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        self.ep_add(&fd, token, events);
+    }
+
+    pub fn ep_del_raw(&self, fd: RawFd) {
+        // SAFETY: as for `ep_add_raw`.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        self.ep_del(&fd);
     }
 
     /// Appends a line to `<state dir>/shim.log` (opened only when needed).
     pub fn warn(&self, msg: &str) {
         use std::io::Write;
         let path = self.cfg.state_dir.join("shim.log");
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-            let now = berth_shim::timefmt::format_rfc3339_nano(berth_shim::timefmt::now_unix_nanos());
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let now =
+                berth_shim::timefmt::format_rfc3339_nano(berth_shim::timefmt::now_unix_nanos());
             let _ = writeln!(f, "{now} {msg}");
         }
     }
@@ -142,7 +153,10 @@ impl Shim {
         if id == 0 {
             return Some(&mut self.init);
         }
-        self.execs.iter_mut().find(|e| e.id == id).map(|e| &mut e.io)
+        self.execs
+            .iter_mut()
+            .find(|e| e.id == id)
+            .map(|e| &mut e.io)
     }
 
     pub fn exec_mut(&mut self, id: u32) -> Option<&mut Exec> {
@@ -180,9 +194,12 @@ impl Shim {
             for ev in &events[..n] {
                 self.dispatch(ev.data(), ev.events());
             }
-            self.close_pending();
-            self.tick();
-            self.close_pending();
+            loop {
+                self.close_pending();
+                if self.done || !self.tick() {
+                    break;
+                }
+            }
         }
         self.shutdown();
     }
@@ -250,7 +267,12 @@ impl Shim {
     pub fn child_exited(&mut self, pid: i32, status: i32) {
         if pid == self.init_pid && self.exit.is_none() {
             self.init_exited(status);
-        } else if let Some(id) = self.execs.iter().find(|e| e.pid == pid && e.exit_code.is_none()).map(|e| e.id) {
+        } else if let Some(id) = self
+            .execs
+            .iter()
+            .find(|e| e.pid == pid && e.exit_code.is_none())
+            .map(|e| e.id)
+        {
             self.exec_exited(id, status);
         } else {
             if self.unclaimed.len() >= 64 {
@@ -288,17 +310,19 @@ impl Shim {
     }
 
     fn on_conn_event(&mut self, key: u64, events: EpollFlags) {
-        let readable = events.intersects(EpollFlags::EPOLLIN | EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR);
-        if events.contains(EpollFlags::EPOLLOUT) {
-            if let Some(c) = self.conns.get_mut(&key) {
-                c.flush();
-            }
+        let readable =
+            events.intersects(EpollFlags::EPOLLIN | EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR);
+        if events.contains(EpollFlags::EPOLLOUT)
+            && let Some(c) = self.conns.get_mut(&key)
+        {
+            c.flush();
         }
         if readable {
-            if let Some(c) = self.conns.get_mut(&key) {
-                if !c.busy && !c.paused {
-                    c.fill();
-                }
+            if let Some(c) = self.conns.get_mut(&key)
+                && !c.busy
+                && !c.paused
+            {
+                c.fill();
             }
             self.process_frames(key);
             if self.conns.get(&key).is_some_and(|c| c.read_eof) {
@@ -363,15 +387,20 @@ impl Shim {
         }
     }
 
-    /// Deadlines and wind-down steps, checked after every wake-up.
-    fn tick(&mut self) {
+    /// Deadlines and wind-down steps, checked after every wake-up; true
+    /// when something moved on (so the checks run again).
+    fn tick(&mut self) -> bool {
         let now = Instant::now();
         let finished: Vec<u32> = self
             .execs
             .iter()
-            .filter(|e| e.exit_code.is_some() && (e.io.outputs_closed() || e.drain_until.is_some_and(|t| now >= t)))
+            .filter(|e| {
+                e.exit_code.is_some()
+                    && (e.io.outputs_closed() || e.drain_until.is_some_and(|t| now >= t))
+            })
             .map(|e| e.id)
             .collect();
+        let mut moved = !finished.is_empty();
         for id in finished {
             self.exec_finished(id);
         }
@@ -380,15 +409,18 @@ impl Shim {
             Phase::Draining(until) => {
                 if self.init.outputs_closed() || now >= until {
                     self.report_exit();
+                    moved = true;
                 }
             }
             Phase::Finishing(until) => {
                 let flushed = self.conns.values().all(|c| !c.has_output());
                 if (flushed && self.execs.is_empty() && self.jobs.is_empty()) || now >= until {
                     self.done = true;
+                    moved = true;
                 }
             }
         }
+        moved
     }
 
     fn shutdown(&mut self) {

@@ -5,6 +5,9 @@
 //! relative names (from a thread with its own working directory) so that a
 //! deep stack still fits in the one-page mount data.
 
+mod mount;
+mod probe;
+
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::io::{self, Read};
@@ -19,15 +22,13 @@ use crate::apply::{ApplyOptions, WhiteoutMode, apply_tar};
 use crate::error::{LayerError, Result};
 use crate::sys;
 use crate::tar::SplitSink;
+use mount::{mount_from, page_size, unmount};
+use probe::{overlay_listed, supports_d_type, test_mount};
 
 /// Docker's limit on the number of lower layers in one overlay mount.
 const MAX_DEPTH: usize = 128;
 const SHORT_ID_LEN: usize = 26;
 const LINK_DIR: &str = "l";
-
-/// Mount options tried in order; the first the kernel accepts is used.
-/// `redirect_dir` and `metacopy` off keep every upper dir an exact diff.
-const OPTION_CANDIDATES: [&str; 3] = [",index=off,redirect_dir=off,metacopy=off", ",index=off", ""];
 
 pub struct OverlayDriver {
     root: PathBuf,
@@ -45,15 +46,6 @@ fn unsupported(reason: impl Into<String>) -> LayerError {
     }
 }
 
-fn overlay_listed() -> bool {
-    std::fs::read_to_string("/proc/filesystems")
-        .map(|t| {
-            t.lines()
-                .any(|l| l.split_whitespace().last() == Some("overlay"))
-        })
-        .unwrap_or(false)
-}
-
 fn short_id() -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let bytes: [u8; SHORT_ID_LEN] = rand::random();
@@ -61,120 +53,6 @@ fn short_id() -> String {
         .iter()
         .map(|b| ALPHABET[usize::from(b & 31)] as char)
         .collect()
-}
-
-fn page_size() -> usize {
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
-}
-
-/// Mounts an overlay on `target` with `data`, where relative paths in both
-/// are resolved from `cwd`. The mount runs in a short-lived thread that has
-/// its own working directory (`unshare(CLONE_FS)`), so the daemon's other
-/// threads are not affected.
-fn mount_from(cwd: &Path, data: &str, target: &str) -> io::Result<()> {
-    let cwd = sys::path_cstring(cwd)?;
-    let data = CString::new(data)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in mount data"))?;
-    let target = CString::new(target)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in mount target"))?;
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            if unsafe { libc::unshare(libc::CLONE_FS) } != 0
-                || unsafe { libc::chdir(cwd.as_ptr()) } != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            let ret = unsafe {
-                libc::mount(
-                    c"overlay".as_ptr(),
-                    target.as_ptr(),
-                    c"overlay".as_ptr(),
-                    0,
-                    data.as_ptr().cast(),
-                )
-            };
-            if ret != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("mount thread panicked")))
-    })
-}
-
-fn unmount(path: &Path) -> io::Result<()> {
-    let c = sys::path_cstring(path)?;
-    if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(()),
-        Some(libc::EBUSY) => {
-            warn!(path = %path.display(), "mount busy, detaching it");
-            if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
-                Ok(())
-            } else {
-                Err(io::Error::last_os_error())
-            }
-        }
-        _ => Err(err),
-    }
-}
-
-/// Whether readdir on `dir`'s filesystem reports file types.
-fn supports_d_type(dir: &Path) -> io::Result<bool> {
-    let probe = dir.join(format!(".dtype-{}", super::random_id()));
-    std::fs::create_dir(&probe)?;
-    let result = (|| {
-        std::fs::write(probe.join("f"), b"")?;
-        let fd = sys::open_dir_path(&probe)?;
-        Ok(sys::read_dir(fd.as_fd())?
-            .iter()
-            .all(|e| e.d_type != libc::DT_UNKNOWN))
-    })();
-    let _ = std::fs::remove_dir_all(&probe);
-    result
-}
-
-/// Mounts a small overlay inside `root` with each option set in turn and
-/// returns the first set that works.
-fn test_mount(root: &Path) -> io::Result<String> {
-    let name = format!(".probe-{}", super::random_id());
-    let dir = root.join(&name);
-    std::fs::create_dir(&dir)?;
-    let result = (|| {
-        for sub in ["lower1", "lower2", "upper", "work", "merged"] {
-            std::fs::create_dir(dir.join(sub))?;
-        }
-        std::fs::write(dir.join("lower1/f"), b"lower")?;
-        let mut last = io::Error::other("no mount option set worked");
-        for options in OPTION_CANDIDATES {
-            let data = format!(
-                "lowerdir={name}/lower2:{name}/lower1,upperdir={name}/upper,workdir={name}/work{options}"
-            );
-            match mount_from(root, &data, &format!("{name}/merged")) {
-                Ok(()) => {
-                    let merged = dir.join("merged");
-                    let check = std::fs::read(merged.join("f"))
-                        .and_then(|_| std::fs::write(merged.join("new"), b"upper"));
-                    unmount(&merged)?;
-                    check?;
-                    return Ok(options.to_string());
-                }
-                Err(e) => {
-                    debug!(options, error = %e, "overlay test mount failed");
-                    last = e;
-                }
-            }
-        }
-        Err(last)
-    })();
-    let _ = unmount(&dir.join("merged"));
-    let _ = std::fs::remove_dir_all(&dir);
-    result
 }
 
 impl OverlayDriver {

@@ -1,0 +1,399 @@
+//! `berth ps` / `berth container ls`: docker's columns (CONTAINER ID,
+//! IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES), `--format` and its
+//! fields, `-q`, `-s`, `-n`, `-l`, `--filter`, `--no-trunc`.
+
+use berth_client::ContainerListOptions;
+use berth_client::reference::Reference;
+use serde_json::{Map, Value};
+
+use crate::commands::{json, parse_filters};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::format::units::{human_duration, human_size_with_precision};
+use crate::format::{self, ListSpec, TABLE, ellipsis, timefmt, truncate_id};
+use crate::goparse;
+use crate::term;
+
+const TABLE_FORMAT: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+const RAW_FORMAT: &str = "container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n";
+const QUIET_FORMAT: &str = "{{.ID}}";
+
+pub const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Names", "NAMES"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+    ("Networks", "NETWORKS"),
+    ("Platform", "PLATFORM"),
+];
+
+pub const SPEC: ListSpec<'static> = ListSpec {
+    headers: HEADERS,
+    type_name: "*formatter.ContainerContext",
+};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template:
+    /// 'table':            Print output in table format with column headers (default)
+    /// 'table TEMPLATE':   Print output in table format using the given Go template
+    /// 'json':             Print in JSON format
+    /// 'TEMPLATE':         Print output using the given Go template
+    #[arg(long, value_name = "string", verbatim_doc_comment)]
+    pub format: Option<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last", value_name = "int", default_value_t = -1, allow_hyphen_values = true)]
+    pub last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short = 'l', long = "latest")]
+    pub latest: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only display container IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Display total file sizes
+    #[arg(short = 's', long)]
+    pub size: bool,
+}
+
+/// Docker's `NewContainerFormat`.
+pub fn container_format(source: &str, quiet: bool, size: bool) -> String {
+    match source {
+        TABLE | "" if quiet => QUIET_FORMAT.into(),
+        TABLE | "" if size => format!("{TABLE_FORMAT}\t{{{{.Size}}}}"),
+        TABLE | "" => TABLE_FORMAT.into(),
+        "raw" if quiet => "container_id: {{.ID}}".into(),
+        "raw" if size => format!("{RAW_FORMAT}size: {{{{.Size}}}}\n"),
+        "raw" => RAW_FORMAT.into(),
+        _ if quiet => QUIET_FORMAT.into(),
+        other => other.into(),
+    }
+}
+
+/// Docker's `DisplayablePorts`: consecutive ports grouped into ranges,
+/// published ports as `ip:public->private/proto`.
+pub fn displayable_ports(ports: &[Value]) -> String {
+    struct P {
+        ip: String,
+        private: i64,
+        public: i64,
+        kind: String,
+    }
+    let mut ports: Vec<P> = ports
+        .iter()
+        .map(|p| P {
+            ip: json::str(p, "IP"),
+            private: json::int(p, "PrivatePort"),
+            public: json::int(p, "PublicPort"),
+            kind: json::str(p, "Type"),
+        })
+        .collect();
+    ports.sort_by(|a, b| {
+        a.private
+            .cmp(&b.private)
+            .then_with(|| a.ip.cmp(&b.ip))
+            .then_with(|| a.public.cmp(&b.public))
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
+    let join = |ip: &str, port: &str| {
+        if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        }
+    };
+    let form_group = |key: &str, first: i64, last: i64| {
+        let (ip, kind) = match key.split_once('/') {
+            Some((ip, kind)) => (ip, kind),
+            None => ("", key),
+        };
+        let mut group = first.to_string();
+        if first != last {
+            group = format!("{group}-{last}");
+        }
+        if !ip.is_empty() {
+            group = format!("{}->{group}", join(ip, &group));
+        }
+        format!("{group}/{kind}")
+    };
+    let mut groups: Vec<(String, i64, i64)> = Vec::new();
+    let mut result = Vec::new();
+    let mut mappings = Vec::new();
+    for p in &ports {
+        let mut key = p.kind.clone();
+        if !p.ip.is_empty() {
+            if p.public != p.private {
+                mappings.push(format!(
+                    "{}->{}/{}",
+                    join(&p.ip, &p.public.to_string()),
+                    p.private,
+                    p.kind
+                ));
+                continue;
+            }
+            key = format!("{}/{}", p.ip, p.kind);
+        }
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            None => groups.push((key, p.private, p.private)),
+            Some(g) if p.private == g.2 + 1 => g.2 = p.private,
+            Some(g) => {
+                result.push(form_group(&g.0, g.1, g.2));
+                g.1 = p.private;
+                g.2 = p.private;
+            }
+        }
+    }
+    for (k, first, last) in &groups {
+        result.push(form_group(k, *first, *last));
+    }
+    result.extend(mappings);
+    result.join(", ")
+}
+
+/// Docker's `ContainerContext.Image`.
+fn image_name(c: &Value, trunc: bool) -> String {
+    let image = json::str(c, "Image");
+    if image.is_empty() {
+        return "<no image>".into();
+    }
+    if trunc {
+        let short = truncate_id(&json::str(c, "ImageID"));
+        if short == truncate_id(&image) {
+            return short;
+        }
+        if let Ok(r) = Reference::parse_normalized(&image) {
+            return match &r.tag {
+                Some(tag) => format!("{}:{tag}", r.familiar_name()),
+                None => r.familiar_name(),
+            };
+        }
+    }
+    image
+}
+
+/// The fields a `ps` template can use, for one container.
+pub fn container_row(c: &Value, trunc: bool) -> Value {
+    let id = json::str(c, "Id");
+    let names: Vec<String> = json::strings(c, "Names")
+        .iter()
+        .map(|n| n.strip_prefix('/').unwrap_or(n).to_string())
+        .collect();
+    let names = match names.iter().find(|n| trunc && !n.contains('/')) {
+        Some(n) => n.clone(),
+        None => names.join(","),
+    };
+    let mut command = json::str(c, "Command");
+    if trunc {
+        command = ellipsis(&command, 20);
+    }
+    let created = json::int(c, "Created");
+    let (srw, srootfs) = (json::int(c, "SizeRw"), json::int(c, "SizeRootFs"));
+    let mut size = human_size_with_precision(srw as f64, 3);
+    if srootfs > 0 {
+        size = format!(
+            "{size} (virtual {})",
+            human_size_with_precision(srootfs as f64, 3)
+        );
+    }
+    let mut labels: Vec<String> = c
+        .get("Labels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    labels.sort();
+    let mounts = json::array(c, "Mounts");
+    let mount_names: Vec<String> = mounts
+        .iter()
+        .map(|m| {
+            let name = match json::str(m, "Name") {
+                n if n.is_empty() => json::str(m, "Source"),
+                n => n,
+            };
+            if trunc { ellipsis(&name, 15) } else { name }
+        })
+        .collect();
+    let local = mounts
+        .iter()
+        .filter(|m| json::str(m, "Driver") == "local")
+        .count();
+    let networks: Vec<String> = c
+        .pointer("/NetworkSettings/Networks")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let fields = [
+        ("ID", if trunc { truncate_id(&id) } else { id }),
+        ("Names", names),
+        ("Image", image_name(c, trunc)),
+        ("Command", goparse::quote(&command)),
+        ("CreatedAt", timefmt::local(created).go_string()),
+        (
+            "RunningFor",
+            format!("{} ago", human_duration(timefmt::now() - created)),
+        ),
+        ("Ports", displayable_ports(json::array(c, "Ports"))),
+        ("State", json::str(c, "State")),
+        ("Status", json::str(c, "Status")),
+        ("Size", size),
+        ("Labels", labels.join(",")),
+        ("Mounts", mount_names.join(",")),
+        ("LocalVolumes", local.to_string()),
+        ("Networks", networks.join(",")),
+    ];
+    let mut map: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v)))
+        .collect();
+    map.insert("Platform".into(), Value::Null);
+    Value::Object(map)
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
+    let filters = parse_filters(&args.filter)?;
+    let source = args.format.clone().unwrap_or_default();
+    if !source.is_empty() && args.quiet {
+        term::err_line("WARNING: Ignoring custom format, because both --format and --quiet are set.");
+    }
+    let mut size = args.size;
+    if !source.is_empty() {
+        format::parse_template(&format::template_string(&source))
+            .map_err(|e| CliError::msg(format!("failed to parse template: {e}")))?;
+        if !args.quiet && !args.size && source.contains(".Size") {
+            size = true;
+        }
+    }
+    let limit = if args.latest && args.last == -1 {
+        1
+    } else {
+        args.last
+    };
+    let opts = ContainerListOptions {
+        all: args.all,
+        limit: Some(limit),
+        size,
+        filters,
+    };
+    let containers: Vec<Value> = ctx.client.container_list_as(&opts).await?;
+    let format = container_format(&source, args.quiet, size);
+    let rows: Vec<Value> = containers
+        .iter()
+        .map(|c| container_row(c, !args.no_trunc))
+        .collect();
+    let out = format::render_list(&format, &rows, &SPEC).map_err(CliError::Msg)?;
+    term::out(&out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn web() -> Value {
+        json!({
+            "Id": "4f66ad9a0b2e1234567890abcdef4f66ad9a0b2e1234567890abcdef12345678",
+            "Names": ["/web"],
+            "Image": "busybox",
+            "ImageID": "sha256:6fd955f66c231c1a946653170d096fef8b9f2a7b0b4e9fbf0d1bdbad5ce34a8b",
+            "Command": "httpd -f -p 80 -h /var/www/html",
+            "Created": timefmt::now() - 120,
+            "Ports": [
+                {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+                {"PrivatePort": 443, "Type": "tcp"},
+                {"PrivatePort": 444, "Type": "tcp"}
+            ],
+            "Labels": {"b": "2", "a": "1"},
+            "State": "running",
+            "Status": "Up 2 minutes",
+            "HostConfig": {"NetworkMode": "bridge"},
+            "NetworkSettings": {"Networks": {"bridge": {}}},
+            "Mounts": [{"Type": "volume", "Name": "0123456789abcdef0123", "Driver": "local"}]
+        })
+    }
+
+    #[test]
+    fn docker_table() {
+        let rows = vec![container_row(&web(), true)];
+        let out = format::render_list(&container_format("", false, false), &rows, &SPEC).unwrap();
+        let expected = "\
+CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS                                   NAMES
+4f66ad9a0b2e   busybox   \"httpd -f -p 80 -h /…\"   2 minutes ago   Up 2 minutes   443-444/tcp, 0.0.0.0:8080->80/tcp   web
+";
+        assert_eq!(out, expected);
+        let quiet = format::render_list(&container_format("", true, false), &rows, &SPEC).unwrap();
+        assert_eq!(quiet, "4f66ad9a0b2e\n");
+    }
+
+    #[test]
+    fn fields_and_formats() {
+        let row = container_row(&web(), true);
+        assert_eq!(row["Labels"], "a=1,b=2");
+        assert_eq!(row["Mounts"], "0123456789abcd…");
+        assert_eq!(row["LocalVolumes"], "1");
+        assert_eq!(row["Networks"], "bridge");
+        assert_eq!(row["Size"], "0B");
+        let full = container_row(&web(), false);
+        assert_eq!(full["Command"], "\"httpd -f -p 80 -h /var/www/html\"");
+        assert_eq!(full["ID"].as_str().unwrap().len(), 64);
+        let out = format::render_list("{{.Names}}: {{.State}}", &[row.clone()], &SPEC).unwrap();
+        assert_eq!(out, "web: running\n");
+        let out = format::render_list("json", &[row], &SPEC).unwrap();
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["Names"], "web");
+        assert_eq!(
+            container_format("", false, true),
+            format!("{TABLE_FORMAT}\t{{{{.Size}}}}")
+        );
+        assert_eq!(container_format("{{.Names}}", true, false), "{{.ID}}");
+    }
+
+    #[test]
+    fn ports_like_docker() {
+        let p = |v: Value| displayable_ports(v.as_array().unwrap());
+        assert_eq!(
+            p(json!([{"PrivatePort": 80, "Type": "tcp"}, {"PrivatePort": 81, "Type": "tcp"}, {"PrivatePort": 82, "Type": "udp"}])),
+            "80-81/tcp, 82/udp"
+        );
+        assert_eq!(
+            p(json!([
+                {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 80, "Type": "tcp"},
+                {"IP": "0.0.0.0", "PrivatePort": 81, "PublicPort": 81, "Type": "tcp"},
+                {"IP": "::", "PrivatePort": 53, "PublicPort": 5353, "Type": "udp"}
+            ])),
+            "0.0.0.0:80-81->80-81/tcp, [::]:5353->53/udp"
+        );
+        assert_eq!(p(json!([])), "");
+    }
+
+    #[test]
+    fn images_shortened() {
+        let mut c = web();
+        c["Image"] = json!("docker.io/library/busybox:1.36");
+        assert_eq!(image_name(&c, true), "busybox:1.36");
+        c["Image"] = json!("sha256:6fd955f66c231c1a946653170d096fef8b9f2a7b0b4e9fbf0d1bdbad5ce34a8b");
+        assert_eq!(image_name(&c, true), "6fd955f66c23");
+        c["Image"] = json!("");
+        assert_eq!(image_name(&c, true), "<no image>");
+    }
+}

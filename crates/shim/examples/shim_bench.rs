@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use berth_shim::logfile::{ReadOptions, read_log};
-use berth_shim::{AttachOptions, Output, StartMode, spawn};
+use berth_shim::{AttachOptions, ExecConfig, Output, StartMode, spawn};
 use common::Env;
 
 fn shim_binary() -> PathBuf {
@@ -104,6 +104,9 @@ async fn main() {
     if want("pss") {
         pss_bench().await;
     }
+    if want("exec") {
+        exec_bench(n).await;
+    }
     if want("attach") {
         attach_bench().await;
     }
@@ -192,6 +195,56 @@ fn rollup_value(pid: i32, key: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+async fn exec_bench(n: usize) {
+    // `exec true` through the shim against `runc exec` directly.
+    let env = Env::new("exec", &["sleep", "1000"], false);
+    let mut cfg = env.config();
+    cfg.shim_binary = shim_binary();
+    let s = spawn(&cfg).await.expect("spawn");
+    let process = common::exec_process(&["true"], false);
+    let process_file = env.dir.path().join("process.json");
+    std::fs::write(&process_file, &process).expect("write process.json");
+    let (mut via_shim, mut bare) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let t = Instant::now();
+        let mut e = s
+            .client
+            .exec(&ExecConfig {
+                process: process.clone(),
+                tty: false,
+                stdin: false,
+                stdout: true,
+                stderr: true,
+            })
+            .await
+            .expect("exec");
+        while let Some(item) = e.output.next().await.expect("exec stream") {
+            if let Output::Exit(x) = item {
+                assert_eq!(x.exit_code, 0);
+            }
+        }
+        via_shim.push(t.elapsed());
+        let t = Instant::now();
+        let status = std::process::Command::new(common::RUNC)
+            .arg("--root")
+            .arg(env.runtime_root())
+            .args(["exec", "--process"])
+            .arg(&process_file)
+            .arg(&env.id)
+            .status()
+            .expect("runc exec");
+        assert!(status.success());
+        bare.push(t.elapsed());
+    }
+    println!(
+        "exec true, median of {n}: through the shim {:.2} ms, runc exec alone {:.2} ms",
+        ms(median(&mut via_shim)),
+        ms(median(&mut bare))
+    );
+    s.client.kill(libc::SIGKILL, false).await.expect("kill");
+    s.client.wait().await.expect("wait");
 }
 
 async fn attach_bench() {

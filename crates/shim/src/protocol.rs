@@ -13,7 +13,7 @@
 //! | kind | request       | payload                                  | answer |
 //! |------|---------------|------------------------------------------|--------|
 //! | `s`  | state         | —                                        | `O` + [`StateReply`] JSON |
-//! | `w`  | wait          | —                                        | `X` + [`ExitInfo`](crate::ExitInfo) JSON once the container has exited and its output is drained |
+//! | `w`  | wait          | —                                        | `X` + [`ExitInfo`] JSON once the container has exited and its output is drained |
 //! | `k`  | kill          | target u32, signal u32, all u8           | `O` (all = every process, through `runtime kill --all`) |
 //! | `r`  | resize        | target u32, rows u16, cols u16           | `O` (`TIOCSWINSZ` on the pty master) |
 //! | `c`  | close stdin   | target u32                               | `O` (after buffered input is written) |
@@ -35,6 +35,15 @@
 //!
 //! `E` payloads are one [`ErrorCode`] byte then a UTF-8 message; for
 //! [`ErrorCode::Runtime`] the message is `<runtime command>\n<runtime's error>`.
+//!
+//! Lifetime: the socket path is stable for the container's life, so a
+//! restarted daemon simply connects again. When the container exits, the
+//! shim records the exit (`exit.json` in its state directory), deletes the
+//! runtime state, drains the output into the log, removes the socket, and
+//! only then sends `X` to waiters and attached clients; it exits once they
+//! have their frames (at most a few seconds). A client that finds the
+//! socket gone reads `exit.json` instead. Pause and resume are not here:
+//! the daemon runs `runtime pause|resume` itself.
 
 use serde::{Deserialize, Serialize};
 

@@ -458,3 +458,45 @@ async fn attach_to_exited_container_and_protocol_errors() {
     }
     env.assert_all_gone();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_at_once_with_the_same_id_and_socket() {
+    // What a restart policy does: start again the moment the exit is known.
+    let env = Env::new("again", &["sh", "-c", "echo run"], false);
+    for _ in 0..5 {
+        let started = spawn(&env.config()).await.unwrap();
+        assert_eq!(wait_timeout(&started.client).await.exit_code, 0);
+    }
+    let runs = log_entries(&env, ReadOptions::default()).await;
+    assert_eq!(runs.len(), 5);
+    env.assert_all_gone();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_stdin_once_stdin_stays_open_until_close_stdin() {
+    let env = Env::new("stdin", &["cat"], false);
+    let mut cfg = env.config();
+    cfg.stdin = true;
+    let started = spawn(&cfg).await.unwrap();
+    let mut att = started
+        .client
+        .attach(AttachOptions {
+            stdin: true,
+            stdout: true,
+            stderr: false,
+        })
+        .await
+        .unwrap();
+    let mut input = att.input.take().unwrap();
+    input.send(b"one\n").await.unwrap();
+    input.close_stdin().await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(10), att.output.next()).await {
+        Ok(Ok(Some(Output::Stdout(b)))) => assert_eq!(&b[..], b"one\n"),
+        other => panic!("{other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(started.client.state().await.unwrap().status, "running");
+    started.client.close_stdin().await.unwrap();
+    assert_eq!(wait_timeout(&started.client).await.exit_code, 0);
+    env.assert_all_gone();
+}

@@ -4,6 +4,7 @@
 //! cleans up everything it created, also when a test fails.
 
 pub mod busybox;
+pub mod containers;
 pub mod daemon;
 pub mod http;
 pub mod tarbuild;

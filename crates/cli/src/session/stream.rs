@@ -263,6 +263,7 @@ mod tests {
         let cfg = StreamConfig {
             stdin: true,
             stdout: true,
+            stderr: true,
             tty: true,
             detach_keys: Some("a,b".into()),
         };

@@ -74,7 +74,8 @@ impl ContainerService {
             let rec = c.lock();
             let status = rec.state.status;
             let filtering_status = f.contains("status") || f.contains("exited");
-            if !opts.all && !filtering_status && !status.running_flag() {
+            // A limit includes stopped containers, as in Docker.
+            if !opts.all && opts.limit.is_none() && !filtering_status && !status.running_flag() {
                 continue;
             }
             if f.contains("id") && !f.get("id").iter().any(|p| rec.id.starts_with(p.as_str())) {

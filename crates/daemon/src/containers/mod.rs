@@ -153,6 +153,9 @@ impl Container {
     }
 }
 
+/// How much of the container ID names its run directory.
+pub const RUN_DIR_ID_LEN: usize = 24;
+
 /// Paths and services the container operations need.
 pub struct Ctx {
     pub config: DaemonConfig,
@@ -168,9 +171,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// `<exec-root>/containers/<id>`: bundle, shim socket.
+    /// `<exec-root>/c/<first 24 hex of the id>`: the bundle, and the shim's
+    /// sockets and exit record. Short, because unix socket paths must fit
+    /// in 108 bytes.
     pub fn run_dir(&self, id: &str) -> PathBuf {
-        self.config.exec_root.join("containers").join(id)
+        self.config.exec_root.join("c").join(&id[..id.len().min(RUN_DIR_ID_LEN)])
     }
 
     /// `<exec-root>/runtime/<name>`: the runtime's `--root`.

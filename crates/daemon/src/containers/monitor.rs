@@ -28,7 +28,7 @@ impl ContainerService {
                 Ok(info) => info,
                 Err(e) => {
                     tracing::warn!(container = %c.id, error = %e, "lost the shim; the container is considered dead");
-                    let dir = svc.ctx.store.dir_of(&c.id);
+                    let dir = svc.ctx.run_dir(&c.id);
                     match berth_shim::exit::read_exit(&dir) {
                         Ok(Some(info)) => info,
                         _ => ExitInfo {

@@ -35,10 +35,10 @@ impl ContainerService {
                     let _ = svc.ctx.netns.remove(&name);
                 }
             }
-            if let Ok(entries) = std::fs::read_dir(svc.ctx.config.exec_root.join("containers")) {
+            if let Ok(entries) = std::fs::read_dir(svc.ctx.config.exec_root.join("c")) {
                 for e in entries.filter_map(Result::ok) {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    if !known.contains(&name) {
+                    if !known.iter().any(|id| id.starts_with(&name)) {
                         let _ = berth_fsutil::remove_dir_all_if_exists(&e.path());
                     }
                 }
@@ -103,7 +103,7 @@ impl ContainerService {
         match status {
             Status::Running | Status::Paused | Status::Restarting => {
                 let socket = self.ctx.shim_socket(&c.id);
-                let dir = self.ctx.store.dir_of(&c.id);
+                let dir = self.ctx.run_dir(&c.id);
                 if status != Status::Restarting {
                     if let Ok(client) = ShimClient::connect(&socket).await {
                         let client = client.with_state_dir(dir.clone());

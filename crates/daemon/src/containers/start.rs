@@ -187,7 +187,7 @@ impl ContainerService {
         let dir = self.ctx.store.dir_of(&rec.id);
         // The exit record of the previous run must not be mistaken for
         // this one's after a crash.
-        let _ = berth_fsutil::remove_file_if_exists(&dir.join(berth_shim::exit::EXIT_FILE));
+        let _ = berth_fsutil::remove_file_if_exists(&self.ctx.run_dir(&rec.id).join(berth_shim::exit::EXIT_FILE));
         let mode_net = hc.network_mode.as_str();
         if let Some(target) = mode_net.strip_prefix("container:") {
             let other = self.get(target)?;
@@ -291,7 +291,7 @@ impl ContainerService {
             run_dir.clone(),
             runtime.config.path.clone(),
             self.ctx.runtime_root(&rec.runtime),
-            dir,
+            run_dir.clone(),
             self.ctx.shim_socket(&rec.id),
         );
         cfg.runtime_args = runtime.config.args.clone();

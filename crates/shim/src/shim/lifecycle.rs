@@ -42,6 +42,12 @@ impl Shim {
                 self.output_closed(0, which);
             }
         }
+        // No new clients, before anyone hears of the exit: a daemon that
+        // starts the container again at once must find the socket free.
+        if let Some(l) = self.listener.take() {
+            self.ep_del(&l);
+            let _ = std::fs::remove_file(&self.cfg.socket);
+        }
         let json = self.exit.as_ref().map(|e| e.to_json()).unwrap_or_default();
         let keys: Vec<u64> = self.conns.keys().copied().collect();
         for key in keys {
@@ -54,10 +60,6 @@ impl Shim {
             self.sync_conn(key);
         }
         self.exit_reported = true;
-        if let Some(l) = self.listener.take() {
-            self.ep_del(&l);
-            let _ = std::fs::remove_file(&self.cfg.socket);
-        }
         self.phase = Phase::Finishing(Instant::now() + FINISH_TIMEOUT);
     }
 }

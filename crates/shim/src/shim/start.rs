@@ -8,7 +8,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::time::Instant;
 
 use berth_shim::config::{ShimConfig, StartMode};
 use berth_shim::logfile::LogSink;
@@ -147,7 +146,6 @@ fn launch(cfg: &ShimConfig, rt: &Runtime) -> Result<Launched, StartError> {
         .arg(&cfg.bundle)
         .arg("--pid-file")
         .arg(&pid_file);
-    let started = Instant::now();
     let (mut io, console, outcome) = if cfg.tty {
         let console = ConsoleSocket::bind(cfg.state_dir.join(CONSOLE_SOCKET))
             .map_err(|e| shim_error(format!("console socket: {e}")))?;
@@ -173,7 +171,6 @@ fn launch(cfg: &ShimConfig, rt: &Runtime) -> Result<Launched, StartError> {
         };
         (io, None, outcome)
     };
-    let _ = started;
     let fail = |action: &'static str, message: String| {
         rt.force_delete();
         StartError { action, message }

@@ -46,10 +46,34 @@ pub struct Args {
     pub create: CreateOptions,
     #[command(flatten)]
     pub flags: ContainerFlags,
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The image, then the command and its arguments: options end at the
+    /// image, as docker parses them.
+    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// The image and the command from the trailing arguments. A leading
+/// `-x` there is a flag clap did not know.
+pub fn split_image<'a>(cmd: &str, usage: &str, args: &'a [String]) -> CliResult<(&'a str, &'a [String])> {
+    let Some((first, rest)) = args.split_first() else {
+        return Err(CliError::Plain(format!(
+            "berth: 'berth {cmd}' requires at least 1 argument\n\nUsage:  berth {cmd} {usage}\n\nSee 'berth {cmd} --help' for more information"
+        )));
+    };
+    if first.starts_with('-') && first.len() > 1 {
+        let what = match first.strip_prefix("--") {
+            Some(_) => format!("unknown flag: {}", first.split('=').next().unwrap_or(first)),
+            None => format!(
+                "unknown shorthand flag: '{}' in {first}",
+                first.chars().nth(1).unwrap_or('-')
+            ),
+        };
+        return Err(CliError::Plain(format!(
+            "{what}\n\nUsage:  berth {cmd} {usage}\n\nRun 'berth {cmd} --help' for more information"
+        ))
+        .with_status(crate::error::USAGE_EXIT));
+    }
+    Ok((first, rest))
 }
 
 /// `--pull` values.
@@ -75,7 +99,8 @@ pub fn cwd() -> Option<String> {
 
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     validate_pull("create", &args.create.pull)?;
-    let cfg = opts::parse(&args.flags, &args.image, &args.command, cwd().as_deref())
+    let (image, command) = split_image("create", USAGE, &args.args)?;
+    let cfg = opts::parse(&args.flags, image, command, cwd().as_deref())
         .map_err(|e| usage_error("create", USAGE, e))?;
     let id = create_container(ctx, cfg, &args.create).await?;
     term::out(&format!("{id}\n"))?;
@@ -169,7 +194,7 @@ pub async fn create_container(ctx: &Ctx, mut cfg: CreateConfig, opts: &CreateOpt
         let (h, w) = tty_size();
         hc.console_size = [h as u32, w as u32];
     }
-    let body = cfg.to_json();
+    let body = cfg.to_json(ctx.client.api_version().await?);
     let name = opts.name.as_deref();
     let resp = match ctx.client.container_create_as(&body, name, platform).await {
         Ok(r) => r,

@@ -44,14 +44,13 @@ pub struct Args {
     /// Working directory inside the container
     #[arg(short = 'w', long = "workdir", value_name = "string")]
     pub workdir: Option<String>,
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
-    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The container, then the command: options end at the container.
+    #[arg(value_name = "CONTAINER COMMAND [ARG...]", required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// Docker's `parseExec`.
-pub fn exec_body(args: &Args) -> Result<ExecCreateBody, OptsError> {
+pub fn exec_body(args: &Args, command: &[String]) -> Result<ExecCreateBody, OptsError> {
     let mut env = values::read_kv_files(&args.env_file, true).map_err(OptsError::Invalid)?;
     for e in &args.env {
         env.push(values::validate_env(e).map_err(flag_err("-e, --env", e))?);
@@ -69,14 +68,15 @@ pub fn exec_body(args: &Args) -> Result<ExecCreateBody, OptsError> {
         detach_keys: args.detach_keys.clone().unwrap_or_default(),
         env: (!env.is_empty()).then_some(env),
         working_dir: args.workdir.clone().unwrap_or_default(),
-        cmd: Some(args.command.clone()),
+        cmd: Some(command.to_vec()),
     })
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
-    let mut body = exec_body(&args).map_err(|e| usage_error("exec", USAGE, e))?;
+    let (container, command) = super::create::split_image("exec", USAGE, &args.args)?;
+    let mut body = exec_body(&args, command).map_err(|e| usage_error("exec", USAGE, e))?;
     // Errors about the container come before any exec is created.
-    ctx.client.container_inspect(&args.container).await?;
+    ctx.client.container_inspect(container).await?;
     if !body.detach {
         session::check_tty(body.attach_stdin, body.tty)?;
     }
@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
         let (h, w) = tty_size();
         body.console_size = Some([h as u32, w as u32]);
     }
-    let id = ctx.client.exec_create(&args.container, &body).await?;
+    let id = ctx.client.exec_create(container, &body).await?;
     let start = ExecStartBody {
         detach: body.detach,
         tty: body.tty,

@@ -5,7 +5,7 @@
 use berth_client::{RemoveOptions, StopOptions, WaitCondition};
 
 use super::common::{parallel, report, usage_error};
-use super::opts::{OptsError, flag_err};
+use super::opts::flag_err;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::goparse;
@@ -197,9 +197,4 @@ pub async fn rename(ctx: &Ctx, args: RenameArgs) -> CliResult {
         )));
     }
     Ok(())
-}
-
-/// A flag error for commands without a container-options parser.
-pub fn flag_error(cmd: &str, usage: &str, err: OptsError) -> CliError {
-    usage_error(cmd, usage, err)
 }

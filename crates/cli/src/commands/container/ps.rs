@@ -337,7 +337,7 @@ mod tests {
         let rows = vec![container_row(&web(), true)];
         let out = format::render_list(&container_format("", false, false), &rows, &SPEC).unwrap();
         let expected = "\
-CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS                                   NAMES
+CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS                               NAMES
 4f66ad9a0b2e   busybox   \"httpd -f -p 80 -h /…\"   2 minutes ago   Up 2 minutes   443-444/tcp, 0.0.0.0:8080->80/tcp   web
 ";
         assert_eq!(out, expected);

@@ -31,20 +31,16 @@ pub struct Args {
     pub create: CreateOptions,
     #[command(flatten)]
     pub flags: ContainerFlags,
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The image, then the command and its arguments: options end at the
+    /// image, as docker parses them.
+    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     create::validate_pull("run", &args.create.pull)?;
-    let mut cfg = opts::parse(
-        &args.flags,
-        &args.image,
-        &args.command,
-        create::cwd().as_deref(),
-    )
+    let (image, command) = create::split_image("run", USAGE, &args.args)?;
+    let mut cfg = opts::parse(&args.flags, image, command, create::cwd().as_deref())
     .map_err(|e| usage_error("run", USAGE, e))?;
     cfg.body.config.args_escaped = false;
     if args.detach {

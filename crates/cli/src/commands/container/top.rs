@@ -9,19 +9,16 @@ use crate::term;
 
 #[derive(clap::Args, Debug)]
 pub struct TopArgs {
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
-    /// Options given to ps
-    #[arg(value_name = "ps OPTIONS", trailing_var_arg = true, allow_hyphen_values = true)]
-    pub ps_args: Vec<String>,
+    /// The container, then options given to ps
+    #[arg(value_name = "CONTAINER [ps OPTIONS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 pub async fn top(ctx: &Ctx, args: TopArgs) -> CliResult {
-    let ps_args = args.ps_args.join(" ");
-    let list = ctx
-        .client
-        .container_top(&args.container, Some(&ps_args))
-        .await?;
+    let (container, ps_args) =
+        super::create::split_image("top", "CONTAINER [ps OPTIONS]", &args.args)?;
+    let ps_args = ps_args.join(" ");
+    let list = ctx.client.container_top(container, Some(&ps_args)).await?;
     let mut tw = TabWriter::new(20, 3);
     tw.write(&format!("{}\n", list.titles.join("\t")));
     for p in &list.processes {

@@ -16,6 +16,7 @@ use berth_api::types::config::{ContainerConfig, HealthConfig};
 use berth_api::types::container::{
     ContainerCreateBody, HostConfig, LogConfig, NetworkingConfig,
 };
+use berth_api::version::ApiVersion;
 use serde_json::Value;
 
 pub use flags::ContainerFlags;
@@ -76,10 +77,21 @@ impl CreateConfig {
             .unwrap_or_else(|| EMPTY.get_or_init(HostConfig::default))
     }
 
-    /// The JSON body, field for field what docker sends.
-    pub fn to_json(&self) -> Value {
-        let mut v = serde_json::to_value(&self.body).unwrap_or(Value::Null);
+    /// The JSON body, field for field what docker sends to a daemon of
+    /// API `version`.
+    pub fn to_json(&self, version: ApiVersion) -> Value {
+        let mut body = self.body.clone();
+        // API 1.44 moved the MAC address to the endpoint settings.
+        if version.at_least(1, 44) {
+            body.config.mac_address.clear();
+        }
+        let mut v = serde_json::to_value(&body).unwrap_or(Value::Null);
         if let Some(hc) = v.get_mut("HostConfig").and_then(Value::as_object_mut) {
+            // The typed field serialises as `ContainerIdFile`; Docker's
+            // name is `ContainerIDFile`.
+            if let Some(cid) = hc.remove("ContainerIdFile") {
+                hc.insert("ContainerIDFile".into(), cid);
+            }
             if !self.mounts.is_empty() {
                 hc.insert("Mounts".into(), Value::Array(self.mounts.clone()));
             }
@@ -241,6 +253,21 @@ fn security(opts: &[String]) -> OptsResult<SecurityParts> {
     Ok(((!out.is_empty()).then_some(out), None, None))
 }
 
+/// The docker client's `normalizeCapabilities`: `net_admin` is sent as
+/// `CAP_NET_ADMIN`; `ALL` and `RESET` stay.
+fn normalize_caps(caps: &[String]) -> Vec<String> {
+    caps.iter()
+        .map(|c| {
+            let c = c.trim().to_uppercase();
+            if c == "ALL" || c == "RESET" || c.starts_with("CAP_") {
+                c
+            } else {
+                format!("CAP_{c}")
+            }
+        })
+        .collect()
+}
+
 fn opt_list(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
@@ -393,8 +420,8 @@ pub fn parse(
     host.uts_mode = f.uts.clone().unwrap_or_default();
     host.userns_mode = f.userns.clone().unwrap_or_default();
     host.cgroupns_mode = f.cgroupns.clone().unwrap_or_default();
-    host.cap_add = opt_list(&f.cap_add);
-    host.cap_drop = opt_list(&f.cap_drop);
+    host.cap_add = opt_list(&normalize_caps(&f.cap_add));
+    host.cap_drop = opt_list(&normalize_caps(&f.cap_drop));
     host.group_add = opt_list(&f.group_add);
     host.restart_policy = restart;
     host.security_opt = security_opt;

@@ -173,8 +173,8 @@ mod tests {
             json!({"Type":"bind","Source":"/a","Target":"/b","BindOptions":{"Propagation":"rslave"}})
         );
         assert_eq!(
-            mount_json("source=v,target=/v,volume-nocopy", None).unwrap(),
-            json!({"Type":"volume","Source":"v","Target":"/v","VolumeOptions":{"NoCopy":true,"DriverConfig":{}}})
+            mount_json("source=v1,target=/v,volume-nocopy", None).unwrap(),
+            json!({"Type":"volume","Source":"v1","Target":"/v","VolumeOptions":{"NoCopy":true,"DriverConfig":{}}})
         );
         assert_eq!(
             mount_json("type=tmpfs,dst=/t,tmpfs-size=1m", None).unwrap(),

@@ -20,9 +20,9 @@ impl Filters {
         }
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Error::invalid(format!("invalid filters {text:?}: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| Error::invalid(format!("invalid filters {text:?}: not a JSON object")))?;
+        let obj = value.as_object().ok_or_else(|| {
+            Error::invalid(format!("invalid filters {text:?}: not a JSON object"))
+        })?;
         for (key, val) in obj {
             let mut values = Vec::new();
             match val {

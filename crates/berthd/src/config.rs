@@ -77,9 +77,16 @@ pub fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig>, Stri
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
-        Err(e) => return Err(format!("unable to read configuration file {}: {e}", path.display())),
+        Err(e) => {
+            return Err(format!(
+                "unable to read configuration file {}: {e}",
+                path.display()
+            ));
+        }
     };
-    parse_file(&text).map(Some).map_err(|e| format!("configuration file {}: {e}", path.display()))
+    parse_file(&text)
+        .map(Some)
+        .map_err(|e| format!("configuration file {}: {e}", path.display()))
 }
 
 /// Parses the text of `daemon.json`; unknown keys are refused by name.
@@ -111,7 +118,11 @@ fn explicit(matches: &ArgMatches, id: &str) -> bool {
 }
 
 /// Merges flags and file, then validates the result.
-pub fn resolve(flags: Flags, matches: &ArgMatches, file: Option<FileConfig>) -> Result<Settings, String> {
+pub fn resolve(
+    flags: Flags,
+    matches: &ArgMatches,
+    file: Option<FileConfig>,
+) -> Result<Settings, String> {
     let file = file.unwrap_or_default();
     let raw = file_keys(&file);
     let conflicts: Vec<&str> = KEYS
@@ -128,7 +139,11 @@ pub fn resolve(flags: Flags, matches: &ArgMatches, file: Option<FileConfig>) -> 
     let pick = |id: &str| explicit(matches, id);
     macro_rules! merge {
         ($id:literal, $flag:expr, $file:expr) => {
-            if pick($id) { $flag } else { $file.unwrap_or($flag) }
+            if pick($id) {
+                $flag
+            } else {
+                $file.unwrap_or($flag)
+            }
         };
     }
     macro_rules! merge_opt {
@@ -172,9 +187,17 @@ pub fn resolve(flags: Flags, matches: &ArgMatches, file: Option<FileConfig>) -> 
             flags.insecure_registries,
             file.insecure_registries
         ),
-        registry_mirrors: merge!("registry_mirrors", flags.registry_mirrors, file.registry_mirrors),
+        registry_mirrors: merge!(
+            "registry_mirrors",
+            flags.registry_mirrors,
+            file.registry_mirrors
+        ),
         live_restore: merge!("live_restore", flags.live_restore, file.live_restore),
-        default_runtime: merge_opt!("default_runtime", flags.default_runtime, file.default_runtime),
+        default_runtime: merge_opt!(
+            "default_runtime",
+            flags.default_runtime,
+            file.default_runtime
+        ),
         runtimes,
         labels: merge!("labels", flags.labels, file.labels),
         warnings: Vec::new(),
@@ -286,7 +309,9 @@ pub fn validate(d: &DaemonConfig, tls: &TlsSettings) -> Result<(), String> {
     }
     for (name, rt) in &d.runtimes {
         if name.is_empty() || rt.path.is_empty() {
-            return Err(format!("invalid runtime {name:?}: a runtime needs a name and a path"));
+            return Err(format!(
+                "invalid runtime {name:?}: a runtime needs a name and a path"
+            ));
         }
     }
     for label in &d.labels {
@@ -336,7 +361,10 @@ mod tests {
         let s = settings(&[], "").unwrap();
         assert_eq!(s.daemon.data_root, PathBuf::from("/var/lib/berth"));
         assert!(s.daemon.iptables && s.daemon.icc);
-        assert_eq!(s.hosts, vec![HostSpec::Unix(PathBuf::from("/run/berth.sock"))]);
+        assert_eq!(
+            s.hosts,
+            vec![HostSpec::Unix(PathBuf::from("/run/berth.sock"))]
+        );
     }
 
     #[test]
@@ -350,15 +378,22 @@ mod tests {
     #[test]
     fn key_in_both_places_is_named() {
         let err = settings(&["--data-root", "/a"], r#"{"data-root":"/b"}"#).unwrap_err();
-        assert!(err.contains("both as a flag and in the configuration file: data-root"), "{err}");
-        let err = settings(&["-H", "unix:///x.sock"], r#"{"hosts":["unix:///y.sock"]}"#).unwrap_err();
+        assert!(
+            err.contains("both as a flag and in the configuration file: data-root"),
+            "{err}"
+        );
+        let err =
+            settings(&["-H", "unix:///x.sock"], r#"{"hosts":["unix:///y.sock"]}"#).unwrap_err();
         assert!(err.contains("hosts"), "{err}");
     }
 
     #[test]
     fn unknown_key_is_named() {
         let err = settings(&[], r#"{"data-root":"/b","colour":"blue"}"#).unwrap_err();
-        assert!(err.contains("don't match any configuration option: colour"), "{err}");
+        assert!(
+            err.contains("don't match any configuration option: colour"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -387,7 +422,11 @@ mod tests {
     fn runtimes_from_flags_and_file() {
         let s = settings(&["--add-runtime", "myrunc=/usr/bin/runc"], "").unwrap();
         assert_eq!(s.daemon.runtimes["myrunc"].path, "/usr/bin/runc");
-        let s = settings(&[], r#"{"runtimes":{"x":{"path":"/bin/x","runtimeArgs":["--a"]}}}"#).unwrap();
+        let s = settings(
+            &[],
+            r#"{"runtimes":{"x":{"path":"/bin/x","runtimeArgs":["--a"]}}}"#,
+        )
+        .unwrap();
         assert_eq!(s.daemon.runtimes["x"].runtime_args, vec!["--a"]);
     }
 }

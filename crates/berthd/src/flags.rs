@@ -28,7 +28,12 @@ pub struct Flags {
     pub hosts: Vec<String>,
 
     /// Path to use for the daemon PID file
-    #[arg(short = 'p', long, value_name = "FILE", default_value = "/run/berth.pid")]
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "FILE",
+        default_value = "/run/berth.pid"
+    )]
     pub pidfile: PathBuf,
 
     /// Storage driver to use (overlay2, vfs)

@@ -14,7 +14,11 @@ pub enum HostSpec {
 pub fn parse_host(text: &str) -> Result<HostSpec, String> {
     let bad = |why: &str| format!("invalid host {text:?}: {why}");
     if let Some(path) = text.strip_prefix("unix://") {
-        let path = if path.is_empty() { "/run/berth.sock" } else { path };
+        let path = if path.is_empty() {
+            "/run/berth.sock"
+        } else {
+            path
+        };
         if !path.starts_with('/') {
             return Err(bad("a unix socket path must be absolute"));
         }
@@ -33,7 +37,9 @@ pub fn parse_host(text: &str) -> Result<HostSpec, String> {
         if n.is_empty() || n == "*" {
             return Ok(HostSpec::Fd(None));
         }
-        let fd: i32 = n.parse().map_err(|_| bad("fd:// takes a descriptor number"))?;
+        let fd: i32 = n
+            .parse()
+            .map_err(|_| bad("fd:// takes a descriptor number"))?;
         return Ok(HostSpec::Fd(Some(fd)));
     }
     if text.starts_with('/') {
@@ -48,9 +54,18 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(parse_host("unix:///tmp/b.sock").unwrap(), HostSpec::Unix("/tmp/b.sock".into()));
-        assert_eq!(parse_host("tcp://:2376").unwrap(), HostSpec::Tcp("0.0.0.0:2376".into()));
-        assert_eq!(parse_host("tcp://127.0.0.1:2375").unwrap(), HostSpec::Tcp("127.0.0.1:2375".into()));
+        assert_eq!(
+            parse_host("unix:///tmp/b.sock").unwrap(),
+            HostSpec::Unix("/tmp/b.sock".into())
+        );
+        assert_eq!(
+            parse_host("tcp://:2376").unwrap(),
+            HostSpec::Tcp("0.0.0.0:2376".into())
+        );
+        assert_eq!(
+            parse_host("tcp://127.0.0.1:2375").unwrap(),
+            HostSpec::Tcp("127.0.0.1:2375".into())
+        );
         assert_eq!(parse_host("fd://").unwrap(), HostSpec::Fd(None));
         assert_eq!(parse_host("fd://3").unwrap(), HostSpec::Fd(Some(3)));
         assert!(parse_host("tcp://x").is_err());

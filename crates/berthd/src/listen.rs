@@ -44,7 +44,8 @@ fn tcp_tls(
     addr: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
-    let wants_tls = tls.verify || tls.tls == Some(true) || (tls.tls.is_none() && tls.cert.is_some());
+    let wants_tls =
+        tls.verify || tls.tls == Some(true) || (tls.tls.is_none() && tls.cert.is_some());
     if !wants_tls {
         if tls.tls != Some(false) {
             return Err(format!(
@@ -59,9 +60,7 @@ fn tcp_tls(
         return Ok(None);
     }
     let (Some(cert), Some(key)) = (&tls.cert, &tls.key) else {
-        return Err(format!(
-            "TLS on tcp://{addr} needs --tlscert and --tlskey"
-        ));
+        return Err(format!("TLS on tcp://{addr} needs --tlscert and --tlskey"));
     };
     if tls.verify && tls.ca.is_none() {
         return Err("--tlsverify needs --tlscacert to verify client certificates".to_string());
@@ -94,7 +93,10 @@ fn inherited(which: Option<RawFd>) -> Result<Vec<Listener>, String> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     if !pid_ok || count == 0 {
-        return Err("fd:// was given but no sockets were passed by the service manager (LISTEN_FDS)".to_string());
+        return Err(
+            "fd:// was given but no sockets were passed by the service manager (LISTEN_FDS)"
+                .to_string(),
+        );
     }
     let fds: Vec<RawFd> = (LISTEN_FDS_START..LISTEN_FDS_START + count).collect();
     let chosen: Vec<RawFd> = match which {
@@ -113,25 +115,48 @@ fn listener_from_fd(fd: RawFd) -> Result<Listener, String> {
     let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: getsockname writes at most `len` bytes into `addr`.
-    let rc = unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_storage).cast(), &mut len) };
+    let rc = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
     if rc != 0 {
-        return Err(format!("fd {fd} is not a socket: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "fd {fd} is not a socket: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let family = i32::from(addr.ss_family);
     if family == libc::AF_UNIX {
         // SAFETY: the descriptor was handed to this process to own.
         let std_listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
-        std_listener.set_nonblocking(true).map_err(|e| format!("fd {fd}: {e}"))?;
-        let listener = tokio::net::UnixListener::from_std(std_listener).map_err(|e| format!("fd {fd}: {e}"))?;
-        Ok(Listener::Unix { listener, path: None })
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("fd {fd}: {e}"))?;
+        let listener = tokio::net::UnixListener::from_std(std_listener)
+            .map_err(|e| format!("fd {fd}: {e}"))?;
+        Ok(Listener::Unix {
+            listener,
+            path: None,
+        })
     } else if family == libc::AF_INET || family == libc::AF_INET6 {
         // SAFETY: as above.
         let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-        std_listener.set_nonblocking(true).map_err(|e| format!("fd {fd}: {e}"))?;
-        let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| format!("fd {fd}: {e}"))?;
-        Ok(Listener::Tcp { listener, tls: None })
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("fd {fd}: {e}"))?;
+        let listener =
+            tokio::net::TcpListener::from_std(std_listener).map_err(|e| format!("fd {fd}: {e}"))?;
+        Ok(Listener::Tcp {
+            listener,
+            tls: None,
+        })
     } else {
-        Err(format!("fd {fd} is a socket of an unsupported family {family}"))
+        Err(format!(
+            "fd {fd} is a socket of an unsupported family {family}"
+        ))
     }
 }
 
@@ -140,5 +165,8 @@ fn group_id(group: &str) -> Option<u32> {
     if group.is_empty() {
         return None;
     }
-    nix::unistd::Group::from_name(group).ok().flatten().map(|g| g.gid.as_raw())
+    nix::unistd::Group::from_name(group)
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw())
 }

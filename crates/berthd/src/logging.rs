@@ -21,7 +21,9 @@ pub fn filter_for(level: &str, debug: bool) -> EnvFilter {
         }
     };
     // Dependencies stay at warn so that debug logs stay readable.
-    EnvFilter::new(format!("warn,berthd={level},berth_daemon={level},berth_server={level},berth_image={level},berth_layer={level}"))
+    EnvFilter::new(format!(
+        "warn,berthd={level},berth_daemon={level},berth_server={level},berth_image={level},berth_layer={level}"
+    ))
 }
 
 impl Logging {
@@ -31,7 +33,10 @@ impl Logging {
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false);
-        let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt)
+            .try_init();
         Self { handle }
     }
 

@@ -71,7 +71,9 @@ fn main() -> ExitCode {
 /// Refuses to run where Berth cannot work, saying why.
 fn preflight() -> Result<(), String> {
     if !cfg!(target_os = "linux") {
-        return Err("berthd runs only on Linux: containers need Linux namespaces and cgroups".to_string());
+        return Err(
+            "berthd runs only on Linux: containers need Linux namespaces and cgroups".to_string(),
+        );
     }
     if !nix::unistd::geteuid().is_root() {
         return Err(
@@ -140,7 +142,9 @@ fn reload(settings: &Settings, logging: &Logging, daemon: &Daemon) {
         }
     };
     let debug_on = file.debug.unwrap_or(settings.daemon.debug);
-    let level = file.log_level.unwrap_or_else(|| settings.daemon.log_level.clone());
+    let level = file
+        .log_level
+        .unwrap_or_else(|| settings.daemon.log_level.clone());
     if !config::LOG_LEVELS.contains(&level.as_str()) {
         tracing::error!(level, "reload refused: invalid log level");
         return;

@@ -14,8 +14,12 @@ pub struct PidFile {
 impl PidFile {
     pub fn acquire(path: &Path) -> Result<Self, String> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the directory of pidfile {}: {e}", path.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                format!(
+                    "cannot create the directory of pidfile {}: {e}",
+                    path.display()
+                )
+            })?;
         }
         let mut file = OpenOptions::new()
             .read(true)

@@ -37,27 +37,116 @@ fn bad_create_requests_are_4xx_and_create_nothing() {
     let noimage = d.import(&berth_testkit::busybox::tar_of(&[("f", b"x")]), "nocmd:1");
     assert!(!noimage.is_empty());
     let cases = vec![
-        ("unknown image", "/containers/create", json!({"Image": "nope", "Cmd": ["true"]}), 404, "No such image: nope:latest"),
-        ("name clash", "/containers/create?name=taken", json!({"Image": "busybox", "Cmd": ["true"]}), 409, "is already in use by container"),
-        ("bad name", "/containers/create?name=-bad", json!({"Image": "busybox", "Cmd": ["true"]}), 400, "Invalid container name"),
-        ("tiny memory", "/containers/create", json!({"Image": "busybox", "HostConfig": {"Memory": 1000}}), 400, "Minimum memory limit"),
-        ("swap < memory", "/containers/create", json!({"Image": "busybox", "HostConfig": {"Memory": 20000000, "MemorySwap": 10000000}}), 400, "memoryswap"),
-        ("bad restart", "/containers/create", json!({"Image": "busybox", "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}), 400, "invalid restart policy"),
-        ("rm + restart", "/containers/create", json!({"Image": "busybox", "HostConfig": {"AutoRemove": true, "RestartPolicy": {"Name": "always"}}}), 400, "AutoRemove"),
-        ("missing bind", "/containers/create", json!({"Image": "busybox", "HostConfig": {"Mounts": [{"Type": "bind", "Source": "/nonexistent/berth", "Target": "/x"}]}}), 400, "bind source path does not exist"),
-        ("relative workdir", "/containers/create", json!({"Image": "busybox", "WorkingDir": "rel"}), 400, "absolute path"),
-        ("no command", "/containers/create", json!({"Image": "nocmd:1"}), 400, "No command specified"),
-        ("bad cap", "/containers/create", json!({"Image": "busybox", "HostConfig": {"CapAdd": ["CAP_FOO"]}}), 400, "CAP_FOO"),
-        ("bad network", "/containers/create", json!({"Image": "busybox", "HostConfig": {"NetworkMode": "nonet"}}), 404, "network nonet not found"),
-        ("bad log opt", "/containers/create", json!({"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "lots"}}}}), 400, "max-size"),
-        ("too many cpus", "/containers/create", json!({"Image": "busybox", "HostConfig": {"NanoCpus": 1_000_000_000_000i64}}), 400, "Range of CPUs"),
+        (
+            "unknown image",
+            "/containers/create",
+            json!({"Image": "nope", "Cmd": ["true"]}),
+            404,
+            "No such image: nope:latest",
+        ),
+        (
+            "name clash",
+            "/containers/create?name=taken",
+            json!({"Image": "busybox", "Cmd": ["true"]}),
+            409,
+            "is already in use by container",
+        ),
+        (
+            "bad name",
+            "/containers/create?name=-bad",
+            json!({"Image": "busybox", "Cmd": ["true"]}),
+            400,
+            "Invalid container name",
+        ),
+        (
+            "tiny memory",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"Memory": 1000}}),
+            400,
+            "Minimum memory limit",
+        ),
+        (
+            "swap < memory",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"Memory": 20000000, "MemorySwap": 10000000}}),
+            400,
+            "memoryswap",
+        ),
+        (
+            "bad restart",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}),
+            400,
+            "invalid restart policy",
+        ),
+        (
+            "rm + restart",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"AutoRemove": true, "RestartPolicy": {"Name": "always"}}}),
+            400,
+            "AutoRemove",
+        ),
+        (
+            "missing bind",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"Mounts": [{"Type": "bind", "Source": "/nonexistent/berth", "Target": "/x"}]}}),
+            400,
+            "bind source path does not exist",
+        ),
+        (
+            "relative workdir",
+            "/containers/create",
+            json!({"Image": "busybox", "WorkingDir": "rel"}),
+            400,
+            "absolute path",
+        ),
+        (
+            "no command",
+            "/containers/create",
+            json!({"Image": "nocmd:1"}),
+            400,
+            "No command specified",
+        ),
+        (
+            "bad cap",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"CapAdd": ["CAP_FOO"]}}),
+            400,
+            "CAP_FOO",
+        ),
+        (
+            "bad network",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"NetworkMode": "nonet"}}),
+            404,
+            "network nonet not found",
+        ),
+        (
+            "bad log opt",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "lots"}}}}),
+            400,
+            "max-size",
+        ),
+        (
+            "too many cpus",
+            "/containers/create",
+            json!({"Image": "busybox", "HostConfig": {"NanoCpus": 1_000_000_000_000i64}}),
+            400,
+            "Range of CPUs",
+        ),
     ];
     for (what, path, body, status, msg) in cases {
         let r = d.post_json(path, &body);
         assert_eq!(r.status, status, "{what}: {}", r.text());
         assert!(r.message().contains(msg), "{what}: {}", r.message());
     }
-    let r = d.request_with("POST", "/containers/create", &[("Content-Type", "application/json")], b"{not json");
+    let r = d.request_with(
+        "POST",
+        "/containers/create",
+        &[("Content-Type", "application/json")],
+        b"{not json",
+    );
     assert_eq!(r.status, 400);
     let list = d.get("/containers/json?all=1").json();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
@@ -81,11 +170,25 @@ fn lifecycle_stop_start_restart_kill_rm() {
 
     let t = Instant::now();
     assert_eq!(d.post("/containers/web/stop?t=5", b"").status, 204);
-    assert!(t.elapsed() < Duration::from_secs(4), "stop took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "stop took {:?}",
+        t.elapsed()
+    );
     assert_eq!(d.inspect(&id)["State"]["Status"], "exited");
     assert_eq!(d.post("/containers/web/stop", b"").status, 304);
-    assert_eq!(d.get("/containers/json").json().as_array().unwrap().len(), 0);
-    assert_eq!(d.get("/containers/json?all=1").json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        d.get("/containers/json").json().as_array().unwrap().len(),
+        0
+    );
+    assert_eq!(
+        d.get("/containers/json?all=1")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     d.start_container("web");
     assert_eq!(d.post("/containers/web/restart?t=1", b"").status, 204);
@@ -95,11 +198,17 @@ fn lifecycle_stop_start_restart_kill_rm() {
     let stub = d.create(None, &json!({"Image": "busybox", "Cmd": ["sleep", "1000"]}));
     d.start_container(&stub);
     let t = Instant::now();
-    assert_eq!(d.post(&format!("/containers/{stub}/stop?t=1"), b"").status, 204);
+    assert_eq!(
+        d.post(&format!("/containers/{stub}/stop?t=1"), b"").status,
+        204
+    );
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(d.inspect(&stub)["State"]["ExitCode"], 137);
 
-    assert_eq!(d.post("/containers/web/kill?signal=SIGBOGUS", b"").status, 400);
+    assert_eq!(
+        d.post("/containers/web/kill?signal=SIGBOGUS", b"").status,
+        400
+    );
     assert_eq!(d.post("/containers/web/kill", b"").status, 204);
     assert_eq!(d.inspect("web")["State"]["ExitCode"], 137);
     assert_eq!(d.post("/containers/web/kill", b"").status, 409);
@@ -107,10 +216,16 @@ fn lifecycle_stop_start_restart_kill_rm() {
     d.start_container("web");
     let r = d.delete("/containers/web");
     assert_eq!(r.status, 409, "{}", r.text());
-    assert!(r.message().contains("stop the container before removing or force remove"));
+    assert!(
+        r.message()
+            .contains("stop the container before removing or force remove")
+    );
     assert_eq!(d.delete("/containers/web?force=1").status, 204);
     assert_eq!(d.get("/containers/web/json").status, 404);
-    assert_eq!(d.get("/containers/web/json").message(), "No such container: web");
+    assert_eq!(
+        d.get("/containers/web/json").message(),
+        "No such container: web"
+    );
 }
 
 #[test]
@@ -120,23 +235,38 @@ fn wait_conditions_and_auto_remove() {
     // Registered before the start, as the docker CLI does.
     let socket = d.socket.clone();
     let path = format!("/containers/{id}/wait?condition=removed");
-    let waiter = std::thread::spawn(move || berth_testkit::http::request(&socket, "POST", &path, &[], b"").unwrap());
+    let waiter = std::thread::spawn(move || {
+        berth_testkit::http::request(&socket, "POST", &path, &[], b"").unwrap()
+    });
     std::thread::sleep(Duration::from_millis(100));
     d.start_container(&id);
     let r = waiter.join().unwrap();
     assert_eq!(r.json()["StatusCode"], 7);
-    assert_eq!(d.get(&format!("/containers/{id}/json")).status, 404, "auto-removed");
+    assert_eq!(
+        d.get(&format!("/containers/{id}/json")).status,
+        404,
+        "auto-removed"
+    );
 
     let id = d.create_cmd(None, &["sh", "-c", "exit 4"]);
     // not-running on a created container answers at once.
-    assert_eq!(d.post(&format!("/containers/{id}/wait"), b"").json()["StatusCode"], 0);
+    assert_eq!(
+        d.post(&format!("/containers/{id}/wait"), b"").json()["StatusCode"],
+        0
+    );
     let socket = d.socket.clone();
     let path = format!("/containers/{id}/wait?condition=next-exit");
-    let waiter = std::thread::spawn(move || berth_testkit::http::request(&socket, "POST", &path, &[], b"").unwrap());
+    let waiter = std::thread::spawn(move || {
+        berth_testkit::http::request(&socket, "POST", &path, &[], b"").unwrap()
+    });
     std::thread::sleep(Duration::from_millis(100));
     d.start_container(&id);
     assert_eq!(waiter.join().unwrap().json()["StatusCode"], 4);
-    assert_eq!(d.post(&format!("/containers/{id}/wait?condition=bogus"), b"").status, 400);
+    assert_eq!(
+        d.post(&format!("/containers/{id}/wait?condition=bogus"), b"")
+            .status,
+        400
+    );
 }
 
 #[test]
@@ -199,7 +329,11 @@ fn spec_options_reach_the_container() {
     assert!(lines[5].ends_with("0000000000000000"), "{}", lines[5]);
     assert!(out.contains("ro\n") || out.contains("Read-only"), "{out}");
     assert!(out.contains("tmpfs"), "{out}");
-    assert_eq!(lines.last().unwrap().trim(), "1", "only lo with --network none: {out}");
+    assert_eq!(
+        lines.last().unwrap().trim(),
+        "1",
+        "only lo with --network none: {out}"
+    );
     assert!(host_dir.join("out.txt").exists());
 
     // Host networking sees the host's interfaces.
@@ -207,12 +341,18 @@ fn spec_options_reach_the_container() {
     let host_links = std::fs::read_dir("/sys/class/net").unwrap().count();
     assert_eq!(out.trim().parse::<usize>().unwrap(), host_links);
     // A user that is not in /etc/passwd fails the start with a clear error.
-    let id = d.create(None, &json!({"Image": "busybox", "User": "nobody-here", "Cmd": ["true"]}));
+    let id = d.create(
+        None,
+        &json!({"Image": "busybox", "User": "nobody-here", "Cmd": ["true"]}),
+    );
     let r = d.post(&format!("/containers/{id}/start"), b"");
     assert!(r.status >= 400, "{}", r.text());
     assert!(r.message().contains("nobody-here"), "{}", r.message());
     // A missing command: 127-style failure with the runtime's reason.
-    let id = d.create(None, &json!({"Image": "busybox", "Cmd": ["/no/such/binary"]}));
+    let id = d.create(
+        None,
+        &json!({"Image": "busybox", "Cmd": ["/no/such/binary"]}),
+    );
     let r = d.post(&format!("/containers/{id}/start"), b"");
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(d.inspect(&id)["State"]["ExitCode"], 127);
@@ -221,7 +361,14 @@ fn spec_options_reach_the_container() {
 #[test]
 fn logs_options() {
     let d = daemon();
-    let id = d.create_cmd(None, &["sh", "-c", "for i in 1 2 3 4 5; do echo out$i; done; echo err >&2"]);
+    let id = d.create_cmd(
+        None,
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5; do echo out$i; done; echo err >&2",
+        ],
+    );
     d.start_container(&id);
     d.wait(&id);
     let r = d.get(&format!("/containers/{id}/logs?stdout=1&tail=2"));
@@ -245,7 +392,10 @@ fn logs_options() {
 #[test]
 fn rename_pause_update_prune_changes_export_top() {
     let d = daemon();
-    let id = d.create(Some("one"), &json!({"Image": "busybox", "Cmd": TRAPPING, "Labels": {"app": "x"}}));
+    let id = d.create(
+        Some("one"),
+        &json!({"Image": "busybox", "Cmd": TRAPPING, "Labels": {"app": "x"}}),
+    );
     assert_eq!(d.post("/containers/one/rename?name=two", b"").status, 204);
     assert_eq!(d.inspect(&id)["Name"], "/two");
     assert_eq!(d.post("/containers/two/rename?name=-bad", b"").status, 400);
@@ -258,45 +408,88 @@ fn rename_pause_update_prune_changes_export_top() {
     assert_eq!(d.post("/containers/two/pause", b"").status, 409);
     assert_eq!(d.post("/containers/two/unpause", b"").status, 204);
     assert_eq!(d.inspect(&id)["State"]["Status"], "running");
-    let r = d.post_json("/containers/two/update", &json!({"Memory": 64 * 1024 * 1024, "RestartPolicy": {"Name": "unless-stopped"}}));
+    let r = d.post_json(
+        "/containers/two/update",
+        &json!({"Memory": 64 * 1024 * 1024, "RestartPolicy": {"Name": "unless-stopped"}}),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let hc = d.inspect(&id)["HostConfig"].clone();
     assert_eq!(hc["Memory"], 64 * 1024 * 1024);
     assert_eq!(hc["RestartPolicy"]["Name"], "unless-stopped");
     let filters = "%7B%22label%22%3A%5B%22app%3Dx%22%5D%7D";
-    assert_eq!(d.get(&format!("/containers/json?filters={filters}")).json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        d.get(&format!("/containers/json?filters={filters}"))
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // Image removal is refused while a container uses the image.
     let r = d.delete("/images/busybox");
     assert_eq!(r.status, 409, "{}", r.text());
     d.post("/containers/two/kill", b"");
 
-    let id2 = d.create_cmd(Some("changer"), &["sh", "-c", "echo hi > /etc/newfile; rm /bin/ls"]);
+    let id2 = d.create_cmd(
+        Some("changer"),
+        &["sh", "-c", "echo hi > /etc/newfile; rm /bin/ls"],
+    );
     d.start_container(&id2);
     d.wait(&id2);
     let changes = d.get("/containers/changer/changes").json();
-    let pairs: Vec<(String, i64)> = changes.as_array().unwrap().iter().map(|c| (c["Path"].as_str().unwrap().to_string(), c["Kind"].as_i64().unwrap())).collect();
-    assert!(pairs.contains(&("/etc/newfile".to_string(), 1)), "{pairs:?}");
+    let pairs: Vec<(String, i64)> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["Path"].as_str().unwrap().to_string(),
+                c["Kind"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        pairs.contains(&("/etc/newfile".to_string(), 1)),
+        "{pairs:?}"
+    );
     assert!(pairs.contains(&("/bin/ls".to_string(), 2)), "{pairs:?}");
     let export = d.get("/containers/changer/export");
     assert_eq!(export.status, 200);
     let mut a = tar::Archive::new(&export.body[..]);
-    let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+    let names: Vec<String> = a
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
     assert!(names.iter().any(|n| n == "etc/newfile"), "{}", names.len());
     assert!(!names.iter().any(|n| n == "bin/ls"));
 
     let r = d.post("/containers/prune", b"").json();
     assert_eq!(r["ContainersDeleted"].as_array().unwrap().len(), 2, "{r}");
-    assert_eq!(d.get("/containers/json?all=1").json().as_array().unwrap().len(), 0);
+    assert_eq!(
+        d.get("/containers/json?all=1")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[test]
 fn running_containers_survive_daemon_restarts() {
     let mut d = daemon();
-    let id = d.create(Some("keeper"), &json!({"Image": "busybox", "Cmd": TRAPPING}));
+    let id = d.create(
+        Some("keeper"),
+        &json!({"Image": "busybox", "Cmd": TRAPPING}),
+    );
     d.start_container(&id);
     let pid = d.inspect(&id)["State"]["Pid"].as_i64().unwrap();
     d.kill9();
-    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "container died with the daemon");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "container died with the daemon"
+    );
     d.restart();
     assert_eq!(d.inspect(&id)["State"]["Status"], "running");
     assert_eq!(d.inspect(&id)["State"]["Pid"], pid);

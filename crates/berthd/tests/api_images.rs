@@ -2,16 +2,18 @@
 //! inspect, history, tag, delete, prune, save and load, and bad input of
 //! every kind (which must be a clear 4xx that changes nothing).
 
+use berth_testkit::TestDaemon;
 use berth_testkit::busybox::{gzip, tar_of};
 use berth_testkit::tarbuild::{self, Entry};
-use berth_testkit::TestDaemon;
 use serde_json::Value;
 
 fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -29,7 +31,12 @@ fn import_with(d: &TestDaemon, tar: &[u8], query: &str) -> berth_testkit::Respon
 
 fn image_ids(d: &TestDaemon) -> Vec<String> {
     let list = d.get("/images/json?all=1").json();
-    let mut ids: Vec<String> = list.as_array().unwrap().iter().map(|i| i["Id"].as_str().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["Id"].as_str().unwrap().to_string())
+        .collect();
     ids.sort();
     ids
 }
@@ -62,10 +69,21 @@ fn import_applies_changes_and_inspect_shows_them() {
         "VOLUME /data",
         "STOPSIGNAL SIGINT",
     ];
-    let query = changes.iter().map(|c| format!("changes={}", enc(c))).collect::<Vec<_>>().join("&");
-    let r = import_with(&d, &tar_of(&[("etc/hello", b"hello")]), &format!("repo=myimg&tag=v1&message=first&{query}"));
+    let query = changes
+        .iter()
+        .map(|c| format!("changes={}", enc(c)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let r = import_with(
+        &d,
+        &tar_of(&[("etc/hello", b"hello")]),
+        &format!("repo=myimg&tag=v1&message=first&{query}"),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json_lines().last().unwrap()["status"].as_str().unwrap().to_string();
+    let id = r.json_lines().last().unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
 
     let img = d.get("/images/myimg:v1/json").json();
@@ -76,8 +94,16 @@ fn import_applies_changes_and_inspect_shows_them() {
     assert_eq!(img["Comment"], "first");
     let c = &img["Config"];
     assert_eq!(c["Cmd"], serde_json::json!(["sh", "-c", "echo hi"]));
-    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c", "/bin/entry"]));
-    let env: Vec<&str> = c["Env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(
+        c["Entrypoint"],
+        serde_json::json!(["/bin/sh", "-c", "/bin/entry"])
+    );
+    let env: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(env.contains(&"A=1") && env.contains(&"B=two"), "{env:?}");
     assert_eq!(c["WorkingDir"], "/srv");
     assert!(c["ExposedPorts"].get("80/tcp").is_some());
@@ -109,7 +135,8 @@ fn import_accepts_gzip_and_zstd() {
     let zs = import_with(&d, &zst, "repo=zs&tag=1");
     assert_eq!(zs.status, 200, "{}", zs.text());
     // Same content, same layer: the diff IDs agree.
-    let layers = |name: &str| d.get(&format!("/images/{name}/json")).json()["RootFS"]["Layers"].clone();
+    let layers =
+        |name: &str| d.get(&format!("/images/{name}/json")).json()["RootFS"]["Layers"].clone();
     assert_eq!(layers("plain:1"), layers("gz:1"));
     assert_eq!(layers("plain:1"), layers("zs:1"));
     assert!(!plain.is_empty());
@@ -126,12 +153,24 @@ fn bad_imports_are_4xx_and_change_nothing() {
     let mut bad_gzip = vec![0x1f, 0x8b, 0x08, 0x00];
     bad_gzip.extend_from_slice(b"this is not deflate data at all");
     let cases: Vec<(&str, Vec<u8>, String)> = vec![
-        ("garbage", b"hello, I am not a tar archive, not at all!".repeat(20), "repo=x".into()),
+        (
+            "garbage",
+            b"hello, I am not a tar archive, not at all!".repeat(20),
+            "repo=x".into(),
+        ),
         ("truncated tar", truncated, "repo=x".into()),
         ("garbage gzip", bad_gzip, "repo=x".into()),
-        ("bad change", tar_of(&[("a", b"a")]), format!("repo=x&changes={}", enc("FOO bar"))),
+        (
+            "bad change",
+            tar_of(&[("a", b"a")]),
+            format!("repo=x&changes={}", enc("FOO bar")),
+        ),
         ("bad repo", tar_of(&[("a", b"a")]), "repo=UPPER".into()),
-        ("bad tag", tar_of(&[("a", b"a")]), "repo=x&tag=bad%20tag".into()),
+        (
+            "bad tag",
+            tar_of(&[("a", b"a")]),
+            "repo=x&tag=bad%20tag".into(),
+        ),
         ("url source", tar_of(&[("a", b"a")]), String::new()),
     ];
     for (what, body, query) in cases {
@@ -140,12 +179,26 @@ fn bad_imports_are_4xx_and_change_nothing() {
         } else {
             format!("/images/create?fromSrc=-&{query}")
         };
-        let r = d.request_with("POST", &path, &[("Content-Type", "application/x-tar")], &body);
-        assert!((400..500).contains(&r.status), "{what}: status {} {}", r.status, r.text());
+        let r = d.request_with(
+            "POST",
+            &path,
+            &[("Content-Type", "application/x-tar")],
+            &body,
+        );
+        assert!(
+            (400..500).contains(&r.status),
+            "{what}: status {} {}",
+            r.status,
+            r.text()
+        );
         assert!(!r.message().is_empty(), "{what}: no message");
     }
     assert_eq!(image_ids(&d), before);
-    assert_eq!(layer_dirs(&d), dirs, "a failed import left layer data behind");
+    assert_eq!(
+        layer_dirs(&d),
+        dirs,
+        "a failed import left layer data behind"
+    );
     assert_eq!(d.get("/_ping").status, 200);
     assert_eq!(d.post("/images/create", b"").status, 400);
 }
@@ -156,25 +209,53 @@ fn hostile_archives_never_write_outside() {
     let outside = d.dir.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     let marker = outside.join("pwned");
-    let rel = |depth: usize| format!("{}{}", "../".repeat(depth), marker.strip_prefix("/").unwrap().display());
+    let rel = |depth: usize| {
+        format!(
+            "{}{}",
+            "../".repeat(depth),
+            marker.strip_prefix("/").unwrap().display()
+        )
+    };
     let archives: Vec<(&str, Vec<Entry>)> = vec![
         ("dotdot", vec![Entry::file(&rel(12), b"x")]),
-        ("absolute", vec![Entry::file(&marker.display().to_string(), b"x")]),
-        ("symlink out then write", vec![
-            Entry::symlink("s", &outside.display().to_string()),
-            Entry::file("s/pwned", b"x"),
-        ]),
-        ("relative symlink out", vec![
-            Entry::symlink("s", &format!("{}{}", "../".repeat(12), outside.strip_prefix("/").unwrap().display())),
-            Entry::file("s/pwned", b"x"),
-        ]),
-        ("dir replaced by symlink", vec![
-            Entry::dir("d"),
-            Entry::file("d/ok", b"fine"),
-            Entry::symlink("d", &outside.display().to_string()),
-            Entry::file("d/pwned", b"x"),
-        ]),
-        ("hardlink out", vec![Entry::hardlink("h", &marker.display().to_string())]),
+        (
+            "absolute",
+            vec![Entry::file(&marker.display().to_string(), b"x")],
+        ),
+        (
+            "symlink out then write",
+            vec![
+                Entry::symlink("s", &outside.display().to_string()),
+                Entry::file("s/pwned", b"x"),
+            ],
+        ),
+        (
+            "relative symlink out",
+            vec![
+                Entry::symlink(
+                    "s",
+                    &format!(
+                        "{}{}",
+                        "../".repeat(12),
+                        outside.strip_prefix("/").unwrap().display()
+                    ),
+                ),
+                Entry::file("s/pwned", b"x"),
+            ],
+        ),
+        (
+            "dir replaced by symlink",
+            vec![
+                Entry::dir("d"),
+                Entry::file("d/ok", b"fine"),
+                Entry::symlink("d", &outside.display().to_string()),
+                Entry::file("d/pwned", b"x"),
+            ],
+        ),
+        (
+            "hardlink out",
+            vec![Entry::hardlink("h", &marker.display().to_string())],
+        ),
         ("hardlink dotdot", vec![Entry::hardlink("h", &rel(12))]),
         ("device node", vec![Entry::chardev("dev/sda", 8, 0)]),
     ];
@@ -183,9 +264,21 @@ fn hostile_archives_never_write_outside() {
     for (what, entries) in archives {
         let tar = tarbuild::build(&entries);
         let r = import_with(&d, &tar, "repo=hostile");
-        assert!(r.status == 200 || (400..500).contains(&r.status), "{what}: {} {}", r.status, r.text());
-        assert_eq!(std::fs::read(&marker).unwrap(), b"original", "{what} wrote outside");
-        let names: Vec<_> = std::fs::read_dir(&outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(
+            r.status == 200 || (400..500).contains(&r.status),
+            "{what}: {} {}",
+            r.status,
+            r.text()
+        );
+        assert_eq!(
+            std::fs::read(&marker).unwrap(),
+            b"original",
+            "{what} wrote outside"
+        );
+        let names: Vec<_> = std::fs::read_dir(&outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{what} created {names:?} outside");
         assert_eq!(d.get("/_ping").status, 200);
     }
@@ -196,7 +289,14 @@ fn lookups_by_id_prefix_name_and_tag() {
     let d = TestDaemon::start();
     let id = d.import(&tar_of(&[("f", b"1")]), "look:1");
     let hex = id.strip_prefix("sha256:").unwrap();
-    for name in [id.as_str(), hex, &hex[..12], &hex[..5], "look:1", "docker.io/library/look:1"] {
+    for name in [
+        id.as_str(),
+        hex,
+        &hex[..12],
+        &hex[..5],
+        "look:1",
+        "docker.io/library/look:1",
+    ] {
         let r = d.get(&format!("/images/{name}/json"));
         assert_eq!(r.status, 200, "{name}: {}", r.text());
         assert_eq!(r.json()["Id"], id.as_str());
@@ -210,7 +310,10 @@ fn lookups_by_id_prefix_name_and_tag() {
     let mut ids = vec![hex.to_string()];
     let mut n = 0;
     let shared = loop {
-        let new = d.import(&tar_of(&[("f", format!("{n}").as_bytes())]), &format!("amb:{n}"));
+        let new = d.import(
+            &tar_of(&[("f", format!("{n}").as_bytes())]),
+            &format!("amb:{n}"),
+        );
         let h = new.strip_prefix("sha256:").unwrap().to_string();
         if let Some(prev) = ids.iter().find(|p| p[..1] == h[..1]) {
             break prev[..1].to_string();
@@ -243,7 +346,17 @@ fn list_and_filters() {
     let all = d.get("/images/json").json();
     assert_eq!(all.as_array().unwrap().len(), 4);
     let first = &all[0];
-    for key in ["Id", "ParentId", "RepoTags", "RepoDigests", "Created", "Size", "SharedSize", "Labels", "Containers"] {
+    for key in [
+        "Id",
+        "ParentId",
+        "RepoTags",
+        "RepoDigests",
+        "Created",
+        "Size",
+        "SharedSize",
+        "Labels",
+        "Containers",
+    ] {
         assert!(first.get(key).is_some(), "summary lacks {key}: {first}");
     }
     let d1 = list(r#"{"dangling":["true"]}"#);
@@ -260,10 +373,31 @@ fn list_and_filters() {
     assert_eq!(since.len(), 3);
     assert_eq!(list(r#"{"before":["beta:1"]}"#).len(), 1);
 
-    assert_eq!(d.get(&format!("/images/json?filters={}", enc(r#"{"bogus":["x"]}"#))).status, 400);
+    assert_eq!(
+        d.get(&format!(
+            "/images/json?filters={}",
+            enc(r#"{"bogus":["x"]}"#)
+        ))
+        .status,
+        400
+    );
     assert_eq!(d.get("/images/json?filters=not-json").status, 400);
-    assert_eq!(d.get(&format!("/images/json?filters={}", enc(r#"{"dangling":["maybe"]}"#))).status, 400);
-    assert_eq!(d.get(&format!("/images/json?filters={}", enc(r#"{"since":["nope"]}"#))).status, 404);
+    assert_eq!(
+        d.get(&format!(
+            "/images/json?filters={}",
+            enc(r#"{"dangling":["maybe"]}"#)
+        ))
+        .status,
+        400
+    );
+    assert_eq!(
+        d.get(&format!(
+            "/images/json?filters={}",
+            enc(r#"{"since":["nope"]}"#)
+        ))
+        .status,
+        404
+    );
 }
 
 #[test]
@@ -271,10 +405,17 @@ fn tag_untag_delete_with_dockers_rules() {
     let d = TestDaemon::start();
     let id = d.import(&tar_of(&[("x", b"x")]), "one:1");
     assert_eq!(d.post("/images/one:1/tag?repo=two&tag=2", b"").status, 201);
-    assert_eq!(d.post("/images/one:1/tag?repo=localhost:5000/three", b"").status, 201);
+    assert_eq!(
+        d.post("/images/one:1/tag?repo=localhost:5000/three", b"")
+            .status,
+        201
+    );
     let tags = d.get(&format!("/images/{id}/json")).json()["RepoTags"].clone();
     // Sorted by full name, as Docker sorts them (docker.io/… first).
-    assert_eq!(tags, serde_json::json!(["one:1", "two:2", "localhost:5000/three:latest"]));
+    assert_eq!(
+        tags,
+        serde_json::json!(["one:1", "two:2", "localhost:5000/three:latest"])
+    );
     assert_eq!(d.post("/images/one:1/tag?repo=BAD", b"").status, 400);
     assert_eq!(d.post("/images/nope/tag?repo=x", b"").status, 404);
 
@@ -292,7 +433,10 @@ fn tag_untag_delete_with_dockers_rules() {
     let items = items.as_array().unwrap();
     assert!(items.contains(&serde_json::json!({"Untagged": "one:1"})));
     assert!(items.contains(&serde_json::json!({"Deleted": id})));
-    assert!(items.iter().filter(|i| i.get("Deleted").is_some()).count() >= 2, "layer not deleted: {items:?}");
+    assert!(
+        items.iter().filter(|i| i.get("Deleted").is_some()).count() >= 2,
+        "layer not deleted: {items:?}"
+    );
     assert_eq!(d.get(&format!("/images/{id}/json")).status, 404);
     let r = d.delete("/images/nope");
     assert_eq!(r.status, 404);
@@ -300,7 +444,10 @@ fn tag_untag_delete_with_dockers_rules() {
     // Deleting the last name of an image deletes it.
     let id2 = d.import(&tar_of(&[("y", b"y")]), "solo:1");
     let r = d.delete("/images/solo:1").json();
-    assert_eq!(r, serde_json::json!([{"Untagged": "solo:1"}, {"Deleted": id2}, r[2].clone()]));
+    assert_eq!(
+        r,
+        serde_json::json!([{"Untagged": "solo:1"}, {"Deleted": id2}, r[2].clone()])
+    );
     assert_eq!(layer_dirs(&d), 0, "layers left after deleting every image");
 }
 
@@ -315,10 +462,19 @@ fn prune_dangling_then_all() {
     assert!(deleted.iter().any(|i| i.get("Deleted").is_some()));
     assert!(r["SpaceReclaimed"].as_u64().unwrap() >= 1);
     assert_eq!(image_ids(&d).len(), 2);
-    let r = d.post(&format!("/images/prune?filters={}", enc(r#"{"dangling":["false"]}"#)), b"").json();
+    let r = d
+        .post(
+            &format!("/images/prune?filters={}", enc(r#"{"dangling":["false"]}"#)),
+            b"",
+        )
+        .json();
     assert!(r["ImagesDeleted"].as_array().unwrap().len() >= 4, "{r}");
     assert!(image_ids(&d).is_empty());
-    assert_eq!(d.post("/images/prune?filters=%7B%22x%22%3A%5B%221%22%5D%7D", b"").status, 400);
+    assert_eq!(
+        d.post("/images/prune?filters=%7B%22x%22%3A%5B%221%22%5D%7D", b"")
+            .status,
+        400
+    );
 }
 
 #[test]
@@ -336,7 +492,12 @@ fn save_and_load_round_trip() {
 
     // Load into a fresh daemon: identical IDs and tags.
     let d2 = TestDaemon::start();
-    let r = d2.request_with("POST", "/images/load", &[("Content-Type", "application/x-tar")], &archive);
+    let r = d2.request_with(
+        "POST",
+        "/images/load",
+        &[("Content-Type", "application/x-tar")],
+        &archive,
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let text = r.text();
     assert!(text.contains("Loaded image: bb:1"), "{text}");
@@ -366,12 +527,19 @@ fn check_archive(archive: &[u8]) {
         if let Some(hex) = path.strip_prefix("blobs/sha256/").filter(|h| !h.is_empty()) {
             let mut data = Vec::new();
             std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
-            assert_eq!(hex::encode(sha2::Sha256::digest(&data)), hex, "blob {path} does not match its name");
+            assert_eq!(
+                hex::encode(sha2::Sha256::digest(&data)),
+                hex,
+                "blob {path} does not match its name"
+            );
         }
         names.push(path);
     }
     for want in ["manifest.json", "index.json", "oci-layout"] {
-        assert!(names.iter().any(|n| n == want), "archive lacks {want}: {names:?}");
+        assert!(
+            names.iter().any(|n| n == want),
+            "archive lacks {want}: {names:?}"
+        );
     }
 }
 
@@ -401,8 +569,14 @@ fn bad_loads_are_4xx_and_change_nothing() {
     };
     let no_manifest = tar_of(&[("hello.txt", b"hi")]);
     let bad_manifest = tar_of(&[("manifest.json", b"{not json")]);
-    let missing_blob = tar_of(&[("manifest.json", br#"[{"Config":"blobs/sha256/aaaa","RepoTags":["x:1"],"Layers":[]}]"#)]);
-    let traversal = tar_of(&[("manifest.json", br#"[{"Config":"../../etc/passwd","RepoTags":["x:1"],"Layers":[]}]"#)]);
+    let missing_blob = tar_of(&[(
+        "manifest.json",
+        br#"[{"Config":"blobs/sha256/aaaa","RepoTags":["x:1"],"Layers":[]}]"#,
+    )]);
+    let traversal = tar_of(&[(
+        "manifest.json",
+        br#"[{"Config":"../../etc/passwd","RepoTags":["x:1"],"Layers":[]}]"#,
+    )]);
     let mut truncated = good.clone();
     truncated.truncate(good.len() / 2);
     for (what, body) in [
@@ -415,8 +589,14 @@ fn bad_loads_are_4xx_and_change_nothing() {
         ("tampered layer", tampered),
     ] {
         let r = d.request_with("POST", "/images/load", &[], &body);
-        let failed_in_stream = r.status == 200 && r.json_lines().iter().any(|l| l.get("error").is_some());
-        assert!((400..500).contains(&r.status) || failed_in_stream, "{what}: {} {}", r.status, r.text());
+        let failed_in_stream =
+            r.status == 200 && r.json_lines().iter().any(|l| l.get("error").is_some());
+        assert!(
+            (400..500).contains(&r.status) || failed_in_stream,
+            "{what}: {} {}",
+            r.status,
+            r.text()
+        );
         assert!(image_ids(&d).is_empty(), "{what} left an image");
         assert_eq!(layer_dirs(&d), 0, "{what} left layer data");
     }

@@ -13,7 +13,10 @@ fn ping_get_and_head_carry_docker_headers() {
         assert_eq!(r.header("Ostype"), Some("linux"));
         assert_eq!(r.header("Docker-Experimental"), Some("false"));
         assert!(r.header("Server").unwrap().starts_with("Berth/"));
-        assert_eq!(r.header("Cache-Control"), Some("no-cache, no-store, must-revalidate"));
+        assert_eq!(
+            r.header("Cache-Control"),
+            Some("no-cache, no-store, must-revalidate")
+        );
         if method == "GET" {
             assert_eq!(r.text(), "OK");
         }
@@ -72,7 +75,10 @@ fn version_and_info_report_real_figures() {
 #[test]
 fn df_counts_images_and_layers() {
     let d = TestDaemon::start();
-    d.import(&berth_testkit::busybox::tar_of(&[("hello.txt", b"hello")]), "tiny:1");
+    d.import(
+        &berth_testkit::busybox::tar_of(&[("hello.txt", b"hello")]),
+        "tiny:1",
+    );
     let df = d.get("/system/df").json();
     assert!(df["LayersSize"].as_i64().unwrap() >= 5);
     assert_eq!(df["Images"].as_array().unwrap().len(), 1);
@@ -85,18 +91,30 @@ fn events_since_until_and_filters() {
     let d = TestDaemon::start();
     let start = now();
     let id = d.import(&berth_testkit::busybox::tar_of(&[("a", b"a")]), "evt:1");
-    assert_eq!(d.post(&format!("/images/{id}/tag?repo=evt&tag=2"), b"").status, 201);
+    assert_eq!(
+        d.post(&format!("/images/{id}/tag?repo=evt&tag=2"), b"")
+            .status,
+        201
+    );
     let path = format!("/events?since={start}&until={}", now() + 1.0);
     let events = d.get(&path).json_lines();
-    let actions: Vec<&str> = events.iter().map(|e| e["Action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["Action"].as_str().unwrap())
+        .collect();
     assert!(actions.contains(&"import"), "{actions:?}");
     assert!(actions.contains(&"tag"), "{actions:?}");
     let filtered = d
-        .get(&format!("/events?since={start}&until={}&filters=%7B%22event%22%3A%5B%22tag%22%5D%7D", now() + 1.0))
+        .get(&format!(
+            "/events?since={start}&until={}&filters=%7B%22event%22%3A%5B%22tag%22%5D%7D",
+            now() + 1.0
+        ))
         .json_lines();
     assert!(filtered.iter().all(|e| e["Action"] == "tag"));
     assert!(!filtered.is_empty());
-    let tag = filtered.iter().find(|e| e["Actor"]["Attributes"]["name"] == "evt:2");
+    let tag = filtered
+        .iter()
+        .find(|e| e["Actor"]["Attributes"]["name"] == "evt:2");
     assert!(tag.is_some(), "{filtered:?}");
     let bad = d.get("/events?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D");
     assert_eq!(bad.status, 400);

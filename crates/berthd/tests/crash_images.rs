@@ -7,15 +7,26 @@ use berth_testkit::TestDaemon;
 
 /// A tarball of `files` files of `size` bytes each.
 fn big_tar(files: usize, size: usize, seed: u8) -> Vec<u8> {
-    let data: Vec<u8> = (0..size).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
-    let owned: Vec<(String, Vec<u8>)> = (0..files).map(|i| (format!("d/f{i}"), data.clone())).collect();
-    let refs: Vec<(&str, &[u8])> = owned.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let data: Vec<u8> = (0..size)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
+    let owned: Vec<(String, Vec<u8>)> = (0..files)
+        .map(|i| (format!("d/f{i}"), data.clone()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = owned
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     berth_testkit::busybox::tar_of(&refs)
 }
 
 fn count_dirs(path: &std::path::Path) -> usize {
     std::fs::read_dir(path)
-        .map(|d| d.filter_map(Result::ok).filter(|e| e.file_name() != "l" && e.path().is_dir()).count())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name() != "l" && e.path().is_dir())
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -29,7 +40,12 @@ fn assert_consistent(d: &TestDaemon) {
         count_dirs(&d.root.join("vfs/dir"))
     };
     let layerdb = count_dirs(&d.root.join("image").join(&driver).join("layerdb/sha256"));
-    assert_eq!(driver_dirs, layerdb, "driver dirs vs layers:\n{}", d.log_text());
+    assert_eq!(
+        driver_dirs,
+        layerdb,
+        "driver dirs vs layers:\n{}",
+        d.log_text()
+    );
     let images = d.get("/images/json?all=1").json();
     let images = images.as_array().unwrap();
     // Each test image has exactly one layer of its own.
@@ -40,7 +56,11 @@ fn assert_consistent(d: &TestDaemon) {
         assert_eq!(d.get(&format!("/images/{id}/history")).status, 200);
     }
     let tmp = d.root.join("tmp");
-    assert_eq!(std::fs::read_dir(&tmp).map(|r| r.count()).unwrap_or(0), 0, "scratch files left");
+    assert_eq!(
+        std::fs::read_dir(&tmp).map(|r| r.count()).unwrap_or(0),
+        0,
+        "scratch files left"
+    );
 }
 
 #[test]

@@ -173,7 +173,10 @@ fn parse_zoned(value: &str) -> Option<DateTime<chrono::FixedOffset>> {
     }
     if let Some((date, zone)) = normalized.split_at_checked(10)
         && let Ok(d) = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        && let Ok(z) = DateTime::parse_from_str(&format!("2000-01-01T00:00:00{zone}"), "%Y-%m-%dT%H:%M:%S%:z")
+        && let Ok(z) = DateTime::parse_from_str(
+            &format!("2000-01-01T00:00:00{zone}"),
+            "%Y-%m-%dT%H:%M:%S%:z",
+        )
     {
         return d
             .and_hms_opt(0, 0, 0)

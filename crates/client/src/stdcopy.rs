@@ -94,10 +94,7 @@ impl Demuxer {
 
     /// Decodes from the start of `data`: returns how many bytes were used
     /// and the payload piece found, if any. Call again with the rest.
-    pub fn decode<'a>(
-        &mut self,
-        data: &'a [u8],
-    ) -> Result<(usize, Option<Piece<'a>>), FrameError> {
+    pub fn decode<'a>(&mut self, data: &'a [u8]) -> Result<(usize, Option<Piece<'a>>), FrameError> {
         if self.current.is_none() {
             let need = HEADER_LEN - self.header_len;
             let take = need.min(data.len());
@@ -289,7 +286,9 @@ mod tests {
     #[test]
     fn errors() {
         let mut d = Demuxer::new();
-        let err = d.feed(&[9, 0, 0, 0, 0, 0, 0, 1, b'x'], |_, _| {}).unwrap_err();
+        let err = d
+            .feed(&[9, 0, 0, 0, 0, 0, 0, 1, b'x'], |_, _| {})
+            .unwrap_err();
         assert_eq!(err.to_string(), "Unrecognized input header: 9");
         let mut data = frame(StdStream::Stdout, b"ok");
         data.extend(frame(StdStream::SystemErr, b"boom"));

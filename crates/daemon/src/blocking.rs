@@ -5,8 +5,8 @@
 use std::io;
 
 use berth_api::Error;
-use bytes::Bytes;
 use berth_server::backend::{BodyReader, ByteStream};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 /// Runs `f` on the blocking pool.

@@ -40,7 +40,13 @@ impl EventService {
     }
 
     /// Publishes one event. `scope` is always `local`.
-    pub fn publish(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+    pub fn publish(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -62,7 +68,12 @@ impl EventService {
             ev.status = action.to_string();
             ev.id = id.to_string();
             if kind == "container" {
-                ev.from = ev.actor.attributes.get("image").cloned().unwrap_or_default();
+                ev.from = ev
+                    .actor
+                    .attributes
+                    .get("image")
+                    .cloned()
+                    .unwrap_or_default();
             }
         }
         let mut history = match self.history.lock() {
@@ -162,8 +173,20 @@ fn event_time(ev: &EventMessage) -> f64 {
 
 /// The filters `/events` accepts.
 pub const EVENT_FILTERS: &[&str] = &[
-    "config", "container", "daemon", "event", "image", "label", "network", "node", "plugin",
-    "scope", "secret", "service", "type", "volume",
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
 ];
 
 /// Docker's event filter semantics: every given filter must match.
@@ -206,7 +229,12 @@ mod tests {
     #[tokio::test]
     async fn history_then_until_in_past() {
         let bus = EventService::new();
-        bus.publish("image", "tag", "sha256:abc", attrs(&[("name", "busybox:latest")]));
+        bus.publish(
+            "image",
+            "tag",
+            "sha256:abc",
+            attrs(&[("name", "busybox:latest")]),
+        );
         bus.publish("image", "delete", "sha256:abc", attrs(&[]));
         let stream = bus.subscribe(EventQuery {
             since: Some(0.0),
@@ -223,7 +251,12 @@ mod tests {
     async fn live_events_arrive_and_close_ends() {
         let bus = std::sync::Arc::new(EventService::new());
         let mut stream = bus.subscribe(EventQuery::default());
-        bus.publish("container", "start", "abc", attrs(&[("name", "web"), ("image", "busybox")]));
+        bus.publish(
+            "container",
+            "start",
+            "abc",
+            attrs(&[("name", "web"), ("image", "busybox")]),
+        );
         let ev = stream.next().await.unwrap();
         assert_eq!(ev.action, "start");
         assert_eq!(ev.from, "busybox");
@@ -234,7 +267,12 @@ mod tests {
     #[test]
     fn filter_semantics() {
         let bus = EventService::new();
-        bus.publish("container", "exec_start: sh -c true", "abcdef", attrs(&[("name", "web"), ("image", "busybox:latest"), ("app", "x")]));
+        bus.publish(
+            "container",
+            "exec_start: sh -c true",
+            "abcdef",
+            attrs(&[("name", "web"), ("image", "busybox:latest"), ("app", "x")]),
+        );
         let ev = bus.history.lock().unwrap()[0].clone();
         let f = |s: &str| Filters::parse(s).unwrap();
         assert!(matches(&f(r#"{"event":["exec_start"]}"#), &ev));

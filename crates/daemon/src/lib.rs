@@ -21,10 +21,10 @@ use berth_api::version::ApiVersion;
 use berth_server::backend::{Backend, EventQuery, EventStream, SystemBackend};
 
 pub use config::DaemonConfig;
-use events::EventService;
-use images::ImageService;
 use containers::ContainerService;
 use containers::backend::ContainerApi;
+use events::EventService;
+use images::ImageService;
 use images::backend::ImageApi;
 use system::SystemService;
 

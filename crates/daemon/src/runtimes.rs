@@ -14,7 +14,8 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
         let p = PathBuf::from(name);
         return p.is_file().then_some(p);
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| is_executable(p))
@@ -27,7 +28,9 @@ fn is_executable(p: &Path) -> bool {
 
 /// The runtimes `/info` lists, the default one, and warnings for the
 /// runtimes that do not work on this host.
-pub fn describe(rt: &berth_runtime::runtimes::Runtimes) -> (BTreeMap<String, RuntimeInfo>, String, Vec<String>) {
+pub fn describe(
+    rt: &berth_runtime::runtimes::Runtimes,
+) -> (BTreeMap<String, RuntimeInfo>, String, Vec<String>) {
     let mut map = BTreeMap::new();
     let mut warnings = Vec::new();
     for (name, st) in &rt.statuses {
@@ -39,7 +42,9 @@ pub fn describe(rt: &berth_runtime::runtimes::Runtimes) -> (BTreeMap<String, Run
             },
         );
         if let Some(reason) = &st.reason {
-            warnings.push(format!("WARNING: runtime {name} is not usable on this host: {reason}"));
+            warnings.push(format!(
+                "WARNING: runtime {name} is not usable on this host: {reason}"
+            ));
         }
     }
     (map, rt.default.clone(), warnings)

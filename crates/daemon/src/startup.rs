@@ -12,13 +12,13 @@ use berth_layer::driver::{self, StorageDriver};
 use berth_layer::store::LayerStore;
 
 use crate::config::DaemonConfig;
+use crate::containers::record::ContainerStore;
+use crate::containers::{ContainerService, Ctx, Users};
 use crate::events::EventService;
 use crate::host::HostFacts;
-use crate::containers::{ContainerService, Ctx, Users};
-use crate::containers::record::ContainerStore;
 use crate::images::ImageService;
-use crate::system::SystemService;
 use crate::runtimes;
+use crate::system::SystemService;
 
 pub struct Parts {
     pub events: Arc<EventService>,
@@ -32,14 +32,20 @@ fn sys(what: String) -> impl FnOnce(std::io::Error) -> Error {
 }
 
 pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
-    berth_fsutil::create_dir_all_mode(&config.data_root, 0o711)
-        .map_err(sys(format!("cannot create data root {}", config.data_root.display())))?;
-    berth_fsutil::create_dir_all_mode(&config.exec_root, 0o700)
-        .map_err(sys(format!("cannot create exec root {}", config.exec_root.display())))?;
+    berth_fsutil::create_dir_all_mode(&config.data_root, 0o711).map_err(sys(format!(
+        "cannot create data root {}",
+        config.data_root.display()
+    )))?;
+    berth_fsutil::create_dir_all_mode(&config.exec_root, 0o700).map_err(sys(format!(
+        "cannot create exec root {}",
+        config.exec_root.display()
+    )))?;
     let tmp = config.data_root.join("tmp");
     // Scratch space of operations cut short by a crash.
-    berth_fsutil::remove_dir_all_if_exists(&tmp).map_err(sys(format!("cannot clean {}", tmp.display())))?;
-    berth_fsutil::create_dir_all_mode(&tmp, 0o700).map_err(sys(format!("cannot create {}", tmp.display())))?;
+    berth_fsutil::remove_dir_all_if_exists(&tmp)
+        .map_err(sys(format!("cannot clean {}", tmp.display())))?;
+    berth_fsutil::create_dir_all_mode(&tmp, 0o700)
+        .map_err(sys(format!("cannot create {}", tmp.display())))?;
     let engine_id = engine_id(&config.data_root)?;
 
     let driver = choose_driver(&config)?;
@@ -86,7 +92,9 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
     let (runtimes, default_runtime, runtime_warnings) = runtimes::describe(&oci_runtimes);
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     if crate::containers::files_host_resolvers_all_loopback(&host_resolv) {
-        tracing::info!("the host's resolv.conf names only loopback nameservers, which containers cannot reach: containers get public resolvers (8.8.8.8, 8.8.4.4) unless --dns is given");
+        tracing::info!(
+            "the host's resolv.conf names only loopback nameservers, which containers cannot reach: containers get public resolvers (8.8.8.8, 8.8.4.4) unless --dns is given"
+        );
     }
     let shim_binary = find_shim();
     let ctx = Ctx {
@@ -116,7 +124,11 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
         debug: std::sync::atomic::AtomicBool::new(config.debug),
         config,
     });
-    tracing::info!(driver = driver.name(), images = image_service.count(), "stores opened");
+    tracing::info!(
+        driver = driver.name(),
+        images = image_service.count(),
+        "stores opened"
+    );
     Ok(Parts {
         events,
         images: image_service,
@@ -136,7 +148,9 @@ fn find_shim() -> std::path::PathBuf {
     match berth_runtime::runtimes::find_binary("berth-shim") {
         Some(p) => p,
         None => {
-            tracing::error!("berth-shim not found next to berthd or on PATH: containers cannot start");
+            tracing::error!(
+                "berth-shim not found next to berthd or on PATH: containers cannot start"
+            );
             std::path::PathBuf::from("berth-shim")
         }
     }
@@ -146,9 +160,8 @@ fn find_shim() -> std::path::PathBuf {
 fn choose_driver(config: &DaemonConfig) -> Result<Arc<dyn StorageDriver>, Error> {
     let home = &config.data_root;
     if let Some(name) = &config.storage_driver {
-        return driver::probe(name, home).map_err(|e| {
-            Error::system(format!("error initializing storage driver {name}: {e}"))
-        });
+        return driver::probe(name, home)
+            .map_err(|e| Error::system(format!("error initializing storage driver {name}: {e}")));
     }
     let mut reasons = Vec::new();
     for name in ["overlay2", "vfs"] {
@@ -180,7 +193,15 @@ fn engine_id(root: &Path) -> Result<String, Error> {
     }
     let bytes: [u8; 16] = rand::random();
     let h = hex::encode(bytes);
-    let id = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
-    berth_fsutil::atomic_write(&path, id.as_bytes()).map_err(sys(format!("cannot write {}", path.display())))?;
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    );
+    berth_fsutil::atomic_write(&path, id.as_bytes())
+        .map_err(sys(format!("cannot write {}", path.display())))?;
     Ok(id)
 }

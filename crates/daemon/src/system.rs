@@ -16,10 +16,12 @@ use crate::events::EventService;
 use crate::host::{self, HostFacts};
 use crate::images::ImageService;
 
-/// Counts of containers by state, provided by the container service.
+/// What `/info` and `/system/df` need from the container service.
 pub trait ContainerCounts: Send + Sync {
     /// (total, running, paused, stopped)
     fn counts(&self) -> (i64, i64, i64, i64);
+    /// Every container with its sizes.
+    fn disk_usage(&self) -> Vec<berth_api::types::container::ContainerSummary>;
 }
 
 pub struct SystemService {
@@ -45,7 +47,8 @@ const GIT_COMMIT: &str = match option_env!("BERTH_GIT_COMMIT") {
 
 impl SystemService {
     pub fn set_debug(&self, debug: bool) {
-        self.debug.store(debug, std::sync::atomic::Ordering::Relaxed);
+        self.debug
+            .store(debug, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn version(&self) -> SystemVersion {
@@ -56,7 +59,10 @@ impl SystemService {
         details.insert("Experimental".to_string(), "false".to_string());
         details.insert("GitCommit".to_string(), GIT_COMMIT.to_string());
         details.insert("GoVersion".to_string(), rustc_version());
-        details.insert("KernelVersion".to_string(), self.facts.kernel_version.clone());
+        details.insert(
+            "KernelVersion".to_string(),
+            self.facts.kernel_version.clone(),
+        );
         details.insert("MinAPIVersion".to_string(), MIN_API_VERSION.to_string());
         details.insert("Os".to_string(), "linux".to_string());
         let mut components = vec![ComponentVersion {
@@ -136,18 +142,10 @@ impl SystemService {
             containers_stopped: stopped,
             images: self.images.count() as i64,
             driver: driver.name().to_string(),
-            driver_status: driver
-                .status()
-                .into_iter()
-                .map(|(k, v)| [k, v])
-                .collect(),
+            driver_status: driver.status().into_iter().map(|(k, v)| [k, v]).collect(),
             plugins: PluginsInfo {
                 volume: vec!["local".to_string()],
-                network: vec![
-                    "bridge".to_string(),
-                    "host".to_string(),
-                    "null".to_string(),
-                ],
+                network: vec!["bridge".to_string(), "host".to_string(), "null".to_string()],
                 authorization: None,
                 log: vec!["json-file".to_string()],
             },
@@ -185,9 +183,15 @@ impl SystemService {
             mem_total: self.facts.mem_total,
             generic_resources: None,
             docker_root_dir: self.config.data_root.display().to_string(),
-            http_proxy: std::env::var("HTTP_PROXY").or_else(|_| std::env::var("http_proxy")).unwrap_or_default(),
-            https_proxy: std::env::var("HTTPS_PROXY").or_else(|_| std::env::var("https_proxy")).unwrap_or_default(),
-            no_proxy: std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default(),
+            http_proxy: std::env::var("HTTP_PROXY")
+                .or_else(|_| std::env::var("http_proxy"))
+                .unwrap_or_default(),
+            https_proxy: std::env::var("HTTPS_PROXY")
+                .or_else(|_| std::env::var("https_proxy"))
+                .unwrap_or_default(),
+            no_proxy: std::env::var("NO_PROXY")
+                .or_else(|_| std::env::var("no_proxy"))
+                .unwrap_or_default(),
             name: host::hostname(),
             labels: self.config.labels.clone(),
             experimental_build: false,
@@ -218,10 +222,19 @@ impl SystemService {
 
     pub fn df(&self, version: ApiVersion) -> Result<SystemDf, Error> {
         let (layers_size, images) = self.images.disk_usage(version)?;
+        let containers = self
+            .containers
+            .read()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| c.disk_usage()))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .collect();
         Ok(SystemDf {
             layers_size,
             images,
-            containers: Vec::new(),
+            containers,
             volumes: Vec::new(),
             build_cache: Vec::new(),
         })
@@ -229,15 +242,23 @@ impl SystemService {
 }
 
 fn rustc_version() -> String {
-    option_env!("BERTH_RUSTC_VERSION").unwrap_or("rust").to_string()
+    option_env!("BERTH_RUSTC_VERSION")
+        .unwrap_or("rust")
+        .to_string()
 }
 
 /// The first line of `<runtime> --version`'s version number.
 fn runtime_version(path: &str) -> Option<String> {
-    let out = std::process::Command::new(path).arg("--version").output().ok()?;
+    let out = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .next()
-        .and_then(|l| l.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit())))
+        .and_then(|l| {
+            l.split_whitespace()
+                .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        })
         .map(str::to_string)
 }

@@ -76,7 +76,8 @@ impl NetnsManager {
                 }
             }
         }
-        berth_fsutil::remove_file_if_exists(&path).map_err(|e| sys(format!("cannot remove {}", path.display()), e))
+        berth_fsutil::remove_file_if_exists(&path)
+            .map_err(|e| sys(format!("cannot remove {}", path.display()), e))
     }
 
     /// Names of every namespace file present (for clean-up after a crash).

@@ -95,7 +95,8 @@ pub struct TlsFiles<'a> {
 }
 
 fn read_pem(path: &Path, what: &str) -> io::Result<Vec<u8>> {
-    fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("reading {what} {}: {e}", path.display())))
+    fs::read(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("reading {what} {}: {e}", path.display())))
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -131,10 +132,12 @@ pub fn tls_acceptor(files: &TlsFiles<'_>) -> io::Result<TlsAcceptor> {
                     .add(cert)
                     .map_err(|e| invalid(format!("TLS CA {}: {e}", ca.display())))?;
             }
-            let verifier =
-                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(|e| invalid(format!("TLS CA {}: {e}", ca.display())))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| invalid(format!("TLS CA {}: {e}", ca.display())))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
@@ -197,7 +200,10 @@ pub async fn serve(listeners: Vec<Listener>, app: Router, shutdown: impl Future<
         Ok(g) => g,
         Err(_) => return,
     };
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("some API connections did not finish in time; closing them");
     }
 }
@@ -220,7 +226,9 @@ async fn accept(listener: &Listener) -> io::Result<Option<Box<dyn Io>>> {
                 Some(acceptor) => {
                     // The handshake runs inline but bounded, so a silent
                     // client cannot stall the accept loop for long.
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
                         Ok(Ok(tls)) => Ok(Some(Box::new(tls))),
                         Ok(Err(e)) => {
                             tracing::info!(peer = %peer, error = %e, "TLS handshake refused");

@@ -23,7 +23,10 @@ pub fn split_version(path: &str) -> (Option<&str>, &str) {
         let candidate = &rest[..end];
         if !candidate.is_empty() && candidate.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             let remainder = &rest[end..];
-            return (Some(candidate), if remainder.is_empty() { "/" } else { remainder });
+            return (
+                Some(candidate),
+                if remainder.is_empty() { "/" } else { remainder },
+            );
         }
     }
     (None, path)
@@ -91,7 +94,10 @@ mod tests {
 
     #[test]
     fn splits_prefix() {
-        assert_eq!(split_version("/v1.47/images/json"), (Some("1.47"), "/images/json"));
+        assert_eq!(
+            split_version("/v1.47/images/json"),
+            (Some("1.47"), "/images/json")
+        );
         assert_eq!(split_version("/images/json"), (None, "/images/json"));
         assert_eq!(split_version("/v1.47"), (Some("1.47"), "/"));
         assert_eq!(split_version("/volumes/x"), (None, "/volumes/x"));

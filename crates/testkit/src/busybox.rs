@@ -14,9 +14,8 @@ pub fn available() -> bool {
 
 /// An uncompressed rootfs tarball of a busybox image.
 pub fn rootfs_tar() -> Vec<u8> {
-    let binary = std::fs::read(BUSYBOX).unwrap_or_else(|e| {
-        panic!("{BUSYBOX} is missing ({e}): install Debian's busybox-static")
-    });
+    let binary = std::fs::read(BUSYBOX)
+        .unwrap_or_else(|e| panic!("{BUSYBOX} is missing ({e}): install Debian's busybox-static"));
     let list = Command::new(BUSYBOX)
         .arg("--list-full")
         .output()
@@ -56,14 +55,24 @@ pub fn rootfs_tar() -> Vec<u8> {
     append(&mut b, &mut h, "bin/busybox", &binary[..]);
 
     let files = [
-        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n"),
-        ("etc/group", "root:x:0:\ndaemon:x:1:\nwheel:x:10:root\nwww-data:x:33:\nnogroup:x:65534:\n"),
+        (
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+        ),
+        (
+            "etc/group",
+            "root:x:0:\ndaemon:x:1:\nwheel:x:10:root\nwww-data:x:33:\nnogroup:x:65534:\n",
+        ),
         ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
     ];
     for (path, content) in files {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(if path.ends_with("shadow") { 0o640 } else { 0o644 });
+        h.set_mode(if path.ends_with("shadow") {
+            0o640
+        } else {
+            0o644
+        });
         h.set_mtime(1_700_000_000);
         h.set_size(content.len() as u64);
         append(&mut b, &mut h, path, content.as_bytes());
@@ -80,7 +89,8 @@ pub fn rootfs_tar() -> Vec<u8> {
         b.append_link(&mut h, applet, "/bin/busybox")
             .unwrap_or_else(|e| panic!("adding {applet}: {e}"));
     }
-    b.into_inner().unwrap_or_else(|e| panic!("finishing busybox tar: {e}"))
+    b.into_inner()
+        .unwrap_or_else(|e| panic!("finishing busybox tar: {e}"))
 }
 
 fn append(b: &mut tar::Builder<Vec<u8>>, h: &mut tar::Header, path: &str, data: &[u8]) {
@@ -100,7 +110,8 @@ pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         h.set_size(data.len() as u64);
         append(&mut b, &mut h, path, data);
     }
-    b.into_inner().unwrap_or_else(|e| panic!("finishing tar: {e}"))
+    b.into_inner()
+        .unwrap_or_else(|e| panic!("finishing tar: {e}"))
 }
 
 /// Gzip-compresses bytes.

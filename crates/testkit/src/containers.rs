@@ -45,7 +45,12 @@ impl TestDaemon {
 
     pub fn start_container(&self, id: &str) {
         let r = self.post(&format!("/containers/{id}/start"), b"");
-        assert!(r.status == 204 || r.status == 304, "start failed: {} {}", r.status, r.text());
+        assert!(
+            r.status == 204 || r.status == 304,
+            "start failed: {} {}",
+            r.status,
+            r.text()
+        );
     }
 
     /// Waits for the container to stop and returns its exit code.

@@ -98,7 +98,8 @@ impl TestDaemon {
     pub fn run_berthd_once(&self, args: &[&str]) -> Output {
         let mut cmd = self.command();
         cmd.args(args);
-        cmd.output().unwrap_or_else(|e| panic!("running berthd: {e}"))
+        cmd.output()
+            .unwrap_or_else(|e| panic!("running berthd: {e}"))
     }
 
     fn spawn(&mut self) {
@@ -128,7 +129,10 @@ impl TestDaemon {
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("berthd exited during start-up ({status}):\n{}", self.log_text());
+                    panic!(
+                        "berthd exited during start-up ({status}):\n{}",
+                        self.log_text()
+                    );
                 }
             }
             if Instant::now() > deadline {
@@ -164,7 +168,9 @@ impl TestDaemon {
         loop {
             match child.try_wait() {
                 Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => {
                     let _ = child.kill();
                     return child.wait().ok();
@@ -207,7 +213,13 @@ impl TestDaemon {
     }
 
     /// A raw request with headers.
-    pub fn request_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
         http::request(&self.socket, method, path, headers, body)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log_text()))
     }
@@ -222,7 +234,12 @@ impl TestDaemon {
 
     pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Response {
         let text = body.to_string();
-        self.request_with("POST", path, &[("Content-Type", "application/json")], text.as_bytes())
+        self.request_with(
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            text.as_bytes(),
+        )
     }
 
     pub fn delete(&self, path: &str) -> Response {
@@ -239,7 +256,9 @@ impl TestDaemon {
         let r = self.request_with("POST", &path, &[("Content-Type", "application/x-tar")], tar);
         assert_eq!(r.status, 200, "import failed: {}", r.text());
         let lines = r.json_lines();
-        let last = lines.last().unwrap_or_else(|| panic!("import printed nothing"));
+        let last = lines
+            .last()
+            .unwrap_or_else(|| panic!("import printed nothing"));
         if let Some(err) = last.get("error") {
             panic!("import failed: {err}");
         }
@@ -311,7 +330,11 @@ fn run_cli(bin: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>
         .env_remove("DOCKER_CONTEXT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -319,7 +342,10 @@ fn run_cli(bin: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>
         .spawn()
         .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
     if let Some(data) = stdin {
-        let mut pipe = child.stdin.take().unwrap_or_else(|| panic!("no stdin pipe"));
+        let mut pipe = child
+            .stdin
+            .take()
+            .unwrap_or_else(|| panic!("no stdin pipe"));
         let data = data.to_vec();
         std::thread::spawn(move || {
             let _ = pipe.write_all(&data);
@@ -363,5 +389,8 @@ pub fn unmount_under(dir: &Path) {
 }
 
 fn unescape_mount_path(s: &str) -> String {
-    s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
 }

@@ -16,19 +16,54 @@ pub struct Entry {
 
 impl Entry {
     pub fn file(name: &str, data: &[u8]) -> Self {
-        Self { name: name.into(), kind: b'0', link: String::new(), data: data.to_vec(), mode: 0o644, dev: (0, 0) }
+        Self {
+            name: name.into(),
+            kind: b'0',
+            link: String::new(),
+            data: data.to_vec(),
+            mode: 0o644,
+            dev: (0, 0),
+        }
     }
     pub fn dir(name: &str) -> Self {
-        Self { name: name.into(), kind: b'5', link: String::new(), data: Vec::new(), mode: 0o755, dev: (0, 0) }
+        Self {
+            name: name.into(),
+            kind: b'5',
+            link: String::new(),
+            data: Vec::new(),
+            mode: 0o755,
+            dev: (0, 0),
+        }
     }
     pub fn symlink(name: &str, target: &str) -> Self {
-        Self { name: name.into(), kind: b'2', link: target.into(), data: Vec::new(), mode: 0o777, dev: (0, 0) }
+        Self {
+            name: name.into(),
+            kind: b'2',
+            link: target.into(),
+            data: Vec::new(),
+            mode: 0o777,
+            dev: (0, 0),
+        }
     }
     pub fn hardlink(name: &str, target: &str) -> Self {
-        Self { name: name.into(), kind: b'1', link: target.into(), data: Vec::new(), mode: 0o644, dev: (0, 0) }
+        Self {
+            name: name.into(),
+            kind: b'1',
+            link: target.into(),
+            data: Vec::new(),
+            mode: 0o644,
+            dev: (0, 0),
+        }
     }
     pub fn chardev(name: &str, major: u32, minor: u32) -> Self {
-        Self { name: name.into(), kind: b'3', link: String::new(), data: Vec::new(), mode: 0o666, dev: (major, minor) }
+        Self {
+            name: name.into(),
+            kind: b'3',
+            link: String::new(),
+            data: Vec::new(),
+            mode: 0o666,
+            dev: (major, minor),
+        }
     }
 }
 

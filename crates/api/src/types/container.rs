@@ -280,11 +280,23 @@ pub struct HostConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EndpointIpamConfig {
-    #[serde(rename = "IPv4Address", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPv4Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub ipv4_address: String,
-    #[serde(rename = "IPv6Address", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPv6Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub ipv6_address: String,
-    #[serde(rename = "LinkLocalIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LinkLocalIPs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub link_local_ips: Option<Vec<String>>,
 }
 
@@ -476,7 +488,11 @@ pub struct Port {
     pub ip: String,
     #[serde(rename = "PrivatePort")]
     pub private_port: u16,
-    #[serde(rename = "PublicPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PublicPort",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub public_port: Option<u16>,
     #[serde(rename = "Type")]
     pub kind: String,
@@ -610,7 +626,10 @@ mod tests {
             "NetworkingConfig":{"EndpointsConfig":{}}}"#;
         let body: ContainerCreateBody = serde_json::from_str(text).unwrap();
         assert_eq!(body.config.image, "busybox");
-        assert_eq!(body.config.cmd, Some(vec!["echo".to_string(), "hi".to_string()]));
+        assert_eq!(
+            body.config.cmd,
+            Some(vec!["echo".to_string(), "hi".to_string()])
+        );
         let hc = body.host_config.unwrap();
         assert!(hc.auto_remove);
         assert_eq!(hc.memory, 20 << 20);

@@ -50,9 +50,17 @@ pub struct NetworkCreateRequest {
     pub driver: String,
     #[serde(default)]
     pub scope: String,
-    #[serde(rename = "EnableIPv4", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EnableIPv4",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enable_ipv4: Option<bool>,
-    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EnableIPv6",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enable_ipv6: Option<bool>,
     #[serde(rename = "IPAM", default)]
     pub ipam: Option<Ipam>,

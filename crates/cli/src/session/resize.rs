@@ -27,7 +27,12 @@ pub enum Target {
     Exec(String),
 }
 
-pub async fn resize_to(client: &Client, target: &Target, h: u16, w: u16) -> berth_client::Result<()> {
+pub async fn resize_to(
+    client: &Client,
+    target: &Target,
+    h: u16,
+    w: u16,
+) -> berth_client::Result<()> {
     if h == 0 && w == 0 {
         return Ok(());
     }

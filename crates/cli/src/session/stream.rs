@@ -72,11 +72,8 @@ pub async fn stream(conn: Upgraded, cfg: &StreamConfig) -> io::Result<StreamEnd>
     let mut stdout = tokio::io::stdout();
     let mut stderr = tokio::io::stderr();
     let mut stdin = tokio::io::stdin();
-    let input: Option<&mut (dyn AsyncRead + Unpin)> = if cfg.stdin {
-        Some(&mut stdin)
-    } else {
-        None
-    };
+    let input: Option<&mut (dyn AsyncRead + Unpin)> =
+        if cfg.stdin { Some(&mut stdin) } else { None };
     let io = Stdio {
         input,
         out: &mut stdout,
@@ -96,7 +93,11 @@ pub struct Stdio<'a, O, E> {
 }
 
 /// [`stream`] over any reader and writers (tests use buffers).
-pub async fn stream_with<C, O, E>(conn: C, cfg: &StreamConfig, io: Stdio<'_, O, E>) -> io::Result<StreamEnd>
+pub async fn stream_with<C, O, E>(
+    conn: C,
+    cfg: &StreamConfig,
+    io: Stdio<'_, O, E>,
+) -> io::Result<StreamEnd>
 where
     C: AsyncRead + AsyncWrite + Unpin,
     O: AsyncWrite + Unpin,

@@ -69,7 +69,9 @@ impl Client {
                     .map(str::to_lowercase)
                     .as_deref(),
             );
-        let req = Request::post("/containers/create").query(query).json(body)?;
+        let req = Request::post("/containers/create")
+            .query(query)
+            .json(body)?;
         self.send(req).await?.json().await
     }
 
@@ -128,7 +130,11 @@ impl Client {
         Ok(())
     }
 
-    pub async fn container_update(&self, id: &str, update: &UpdateConfig) -> Result<UpdateResponse> {
+    pub async fn container_update(
+        &self,
+        id: &str,
+        update: &UpdateConfig,
+    ) -> Result<UpdateResponse> {
         self.container_update_as(id, update).await
     }
 

@@ -17,7 +17,11 @@ impl Client {
     /// `POST /containers/{id}/exec`: the new exec's ID.
     pub async fn exec_create(&self, container: &str, body: &ExecCreateBody) -> Result<String> {
         let resp: IdResponse = self
-            .post_json(&container_path(container, "/exec"), Query::new(), Some(body))
+            .post_json(
+                &container_path(container, "/exec"),
+                Query::new(),
+                Some(body),
+            )
             .await?;
         if resp.id.is_empty() {
             return Err(Error::Protocol("exec ID empty".into()));

@@ -42,7 +42,10 @@ impl Client {
             .await
     }
 
-    pub async fn network_create(&self, req: &NetworkCreateRequest) -> Result<NetworkCreateResponse> {
+    pub async fn network_create(
+        &self,
+        req: &NetworkCreateRequest,
+    ) -> Result<NetworkCreateResponse> {
         self.post_json("/networks/create", Query::new(), Some(req))
             .await
     }
@@ -68,7 +71,12 @@ impl Client {
         Ok(())
     }
 
-    pub async fn network_disconnect(&self, network: &str, container: &str, force: bool) -> Result<()> {
+    pub async fn network_disconnect(
+        &self,
+        network: &str,
+        container: &str,
+        force: bool,
+    ) -> Result<()> {
         let body = NetworkDisconnectRequest {
             container: container.to_string(),
             force,

@@ -63,7 +63,11 @@ pub struct Session {
 }
 
 impl ContainerService {
-    pub fn attach(self: &Arc<Self>, name: &str, opts: AttachOptions) -> Result<Box<dyn AttachSession>, Error> {
+    pub fn attach(
+        self: &Arc<Self>,
+        name: &str,
+        opts: AttachOptions,
+    ) -> Result<Box<dyn AttachSession>, Error> {
         let c = self.get(name)?;
         let detach_keys = match opts.detach_keys.as_deref() {
             Some(k) if !k.is_empty() => parse_detach_keys(k)?,
@@ -80,7 +84,12 @@ impl ContainerService {
         }
         let source = match c.shim() {
             Some(client) if status.has_process() => Source::Running(client),
-            _ if opts.stream && !matches!(status, super::state::Status::Removing | super::state::Status::Dead) => {
+            _ if opts.stream
+                && !matches!(
+                    status,
+                    super::state::Status::Removing | super::state::Status::Dead
+                ) =>
+            {
                 let (tx, rx) = oneshot::channel();
                 match c.pending_attaches.lock() {
                     Ok(mut g) => g.push(tx),
@@ -124,7 +133,9 @@ impl AttachSession for Session {
                 while let Some(Ok(batch)) = entries.next_batch().await {
                     let mut buf = BytesMut::new();
                     for e in &batch {
-                        if (e.stream == Stream::Stdout && opts.stdout) || (e.stream == Stream::Stderr && opts.stderr) {
+                        if (e.stream == Stream::Stdout && opts.stdout)
+                            || (e.stream == Stream::Stderr && opts.stderr)
+                        {
                             frame_entry(&mut buf, e, tty, false);
                         }
                     }

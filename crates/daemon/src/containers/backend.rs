@@ -38,7 +38,12 @@ impl ContainerBackend for ContainerApi {
         self.0.start(id).await
     }
 
-    async fn stop(&self, id: &str, signal: Option<String>, timeout: Option<i64>) -> Result<bool, Error> {
+    async fn stop(
+        &self,
+        id: &str,
+        signal: Option<String>,
+        timeout: Option<i64>,
+    ) -> Result<bool, Error> {
         self.0.stop(id, signal, timeout).await
     }
 
@@ -46,7 +51,12 @@ impl ContainerBackend for ContainerApi {
         self.0.kill(id, signal).await
     }
 
-    async fn restart(&self, id: &str, signal: Option<String>, timeout: Option<i64>) -> Result<(), Error> {
+    async fn restart(
+        &self,
+        id: &str,
+        signal: Option<String>,
+        timeout: Option<i64>,
+    ) -> Result<(), Error> {
         self.0.restart(id, signal, timeout).await
     }
 

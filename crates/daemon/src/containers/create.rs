@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use berth_api::Error;
 use berth_api::types::config::ContainerConfig;
-use berth_api::types::container::{ContainerCreateBody, ContainerCreateResponse, HostConfig, MountPoint};
+use berth_api::types::container::{
+    ContainerCreateBody, ContainerCreateResponse, HostConfig, MountPoint,
+};
 use berth_runtime::parse::{self, MountSpec, MountType};
 use chrono::Utc;
 
@@ -19,7 +21,16 @@ use super::{Container, ContainerService, files, names};
 /// Restart policies Docker knows.
 const RESTART_POLICIES: &[&str] = &["", "no", "always", "unless-stopped", "on-failure"];
 /// Options of the json-file log driver.
-const LOG_OPTS: &[&str] = &["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"];
+const LOG_OPTS: &[&str] = &[
+    "max-size",
+    "max-file",
+    "compress",
+    "labels",
+    "labels-regex",
+    "env",
+    "env-regex",
+    "tag",
+];
 
 fn rt_err(e: berth_runtime::RuntimeError) -> Error {
     Error::from_classified(e)
@@ -64,7 +75,9 @@ pub fn merge_image_config(user: &mut ContainerConfig, image: &ContainerConfig) {
     }
     if user.healthcheck.is_none() {
         user.healthcheck = image.healthcheck.clone();
-    } else if let (Some(mine), Some(theirs)) = (user.healthcheck.as_mut(), image.healthcheck.as_ref()) {
+    } else if let (Some(mine), Some(theirs)) =
+        (user.healthcheck.as_mut(), image.healthcheck.as_ref())
+    {
         if mine.test.as_ref().is_none_or(Vec::is_empty) {
             mine.test = theirs.test.clone();
         }
@@ -129,9 +142,13 @@ pub fn mount_specs(hc: &HostConfig) -> Result<Vec<MountSpec>, Error> {
         };
         if let Some(b) = &m.bind_options {
             if !b.propagation.is_empty() {
-                spec.propagation = Some(parse::Propagation::parse(&b.propagation).ok_or_else(|| {
-                    Error::invalid(format!("invalid mount config: invalid propagation {:?}", b.propagation))
-                })?);
+                spec.propagation =
+                    Some(parse::Propagation::parse(&b.propagation).ok_or_else(|| {
+                        Error::invalid(format!(
+                            "invalid mount config: invalid propagation {:?}",
+                            b.propagation
+                        ))
+                    })?);
             }
             spec.bind_non_recursive = b.non_recursive;
             spec.create_source = b.create_mountpoint;
@@ -140,11 +157,21 @@ pub fn mount_specs(hc: &HostConfig) -> Result<Vec<MountSpec>, Error> {
             spec.tmpfs_size = t.size_bytes;
             spec.tmpfs_mode = t.mode;
         }
-        spec.validate().map_err(|e| Error::invalid(format!("invalid mount config for type {:?}: {}", m.kind, e.message())))?;
+        spec.validate().map_err(|e| {
+            Error::invalid(format!(
+                "invalid mount config for type {:?}: {}",
+                m.kind,
+                e.message()
+            ))
+        })?;
         out.push(spec);
     }
     for (dst, opts) in hc.tmpfs.iter().flatten() {
-        let text = if opts.is_empty() { dst.clone() } else { format!("{dst}:{opts}") };
+        let text = if opts.is_empty() {
+            dst.clone()
+        } else {
+            format!("{dst}:{opts}")
+        };
         let t = parse::parse_tmpfs(&text).map_err(parse_err)?;
         out.push(MountSpec {
             kind: MountType::Tmpfs,
@@ -156,13 +183,20 @@ pub fn mount_specs(hc: &HostConfig) -> Result<Vec<MountSpec>, Error> {
     let mut seen = std::collections::HashSet::new();
     for m in &out {
         if !seen.insert(m.target.clone()) {
-            return Err(Error::invalid(format!("Duplicate mount point: {}", m.target)));
+            return Err(Error::invalid(format!(
+                "Duplicate mount point: {}",
+                m.target
+            )));
         }
         match m.kind {
             MountType::Volume => {
                 return Err(Error::invalid(format!(
                     "volume mounts are not supported by this berthd yet ({}): use a bind mount (-v /host/path:{})",
-                    if m.source.is_empty() { "anonymous volume".to_string() } else { format!("volume {:?}", m.source) },
+                    if m.source.is_empty() {
+                        "anonymous volume".to_string()
+                    } else {
+                        format!("volume {:?}", m.source)
+                    },
                     m.target
                 )));
             }
@@ -198,7 +232,10 @@ pub fn mount_point(m: &MountSpec) -> MountPoint {
         mode: m.mode.clone(),
         rw: !m.read_only,
         propagation: match m.kind {
-            MountType::Bind => m.propagation.map(|p| p.as_str().to_string()).unwrap_or_else(|| "rprivate".to_string()),
+            MountType::Bind => m
+                .propagation
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "rprivate".to_string()),
             _ => String::new(),
         },
     }
@@ -207,7 +244,11 @@ pub fn mount_point(m: &MountSpec) -> MountPoint {
 impl ContainerService {
     /// Checks the host configuration as Docker does before anything is
     /// created; returns warnings.
-    fn validate(&self, config: &ContainerConfig, hc: &mut HostConfig) -> Result<Vec<String>, Error> {
+    fn validate(
+        &self,
+        config: &ContainerConfig,
+        hc: &mut HostConfig,
+    ) -> Result<Vec<String>, Error> {
         let mut warnings = Vec::new();
         if !config.working_dir.is_empty() && !config.working_dir.starts_with('/') {
             return Err(Error::invalid(format!(
@@ -217,10 +258,15 @@ impl ContainerService {
         }
         let rp = &hc.restart_policy;
         if !RESTART_POLICIES.contains(&rp.name.as_str()) {
-            return Err(Error::invalid(format!("invalid restart policy '{}'", rp.name)));
+            return Err(Error::invalid(format!(
+                "invalid restart policy '{}'",
+                rp.name
+            )));
         }
         if rp.maximum_retry_count < 0 {
-            return Err(Error::invalid("invalid restart policy: maximum retry count cannot be negative"));
+            return Err(Error::invalid(
+                "invalid restart policy: maximum retry count cannot be negative",
+            ));
         }
         if rp.maximum_retry_count > 0 && rp.name != "on-failure" {
             return Err(Error::invalid(format!(
@@ -237,20 +283,28 @@ impl ContainerService {
                 hc.log_config.kind = "json-file".to_string();
                 for (k, v) in hc.log_config.config.iter().flatten() {
                     if !LOG_OPTS.contains(&k.as_str()) {
-                        return Err(Error::invalid(format!("unknown log opt '{k}' for json-file log driver")));
+                        return Err(Error::invalid(format!(
+                            "unknown log opt '{k}' for json-file log driver"
+                        )));
                     }
                     match k.as_str() {
                         "max-size" if v != "-1" => {
-                            parse::ram_in_bytes(v).map_err(|e| Error::invalid(format!("invalid max-size {v:?}: {}", e.message())))?;
+                            parse::ram_in_bytes(v).map_err(|e| {
+                                Error::invalid(format!("invalid max-size {v:?}: {}", e.message()))
+                            })?;
                         }
                         "max-file" => {
-                            let n: i64 = v.parse().map_err(|_| Error::invalid(format!("invalid max-file {v:?}: not a number")))?;
+                            let n: i64 = v.parse().map_err(|_| {
+                                Error::invalid(format!("invalid max-file {v:?}: not a number"))
+                            })?;
                             if n < 1 {
                                 return Err(Error::invalid("max-file cannot be less than 1"));
                             }
                         }
                         "compress" if v == "true" => {
-                            return Err(Error::invalid("log opt compress=true is not supported by berthd's json-file driver"));
+                            return Err(Error::invalid(
+                                "log opt compress=true is not supported by berthd's json-file driver",
+                            ));
                         }
                         _ => {}
                     }
@@ -267,10 +321,14 @@ impl ContainerService {
             return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
         }
         if hc.memory_swap > 0 && hc.memory > 0 && hc.memory_swap < hc.memory {
-            return Err(Error::invalid("Minimum memoryswap limit should be larger than memory limit, see usage"));
+            return Err(Error::invalid(
+                "Minimum memoryswap limit should be larger than memory limit, see usage",
+            ));
         }
         if hc.memory_swap > 0 && hc.memory == 0 {
-            return Err(Error::invalid("You should always set the Memory limit when using Memoryswap limit, see usage"));
+            return Err(Error::invalid(
+                "You should always set the Memory limit when using Memoryswap limit, see usage",
+            ));
         }
         if hc.nano_cpus > 0 && (hc.cpu_period > 0 || hc.cpu_quota > 0) {
             return Err(Error::invalid(
@@ -295,7 +353,12 @@ impl ContainerService {
         for opt in hc.security_opt.iter().flatten() {
             parse::parse_security_opt(opt).map_err(parse_err)?;
         }
-        for cap in hc.cap_add.iter().flatten().chain(hc.cap_drop.iter().flatten()) {
+        for cap in hc
+            .cap_add
+            .iter()
+            .flatten()
+            .chain(hc.cap_drop.iter().flatten())
+        {
             if !cap.eq_ignore_ascii_case("ALL") {
                 berth_runtime::spec::caps::normalize_capability(cap).map_err(rt_err)?;
             }
@@ -309,10 +372,14 @@ impl ContainerService {
             ul.validate().map_err(parse_err)?;
         }
         let resources = berth_runtime::spec::Resources::from(&*hc);
-        let (_, w) = berth_runtime::spec::validate_resources(&resources, &self.ctx.host, false).map_err(rt_err)?;
+        let (_, w) = berth_runtime::spec::validate_resources(&resources, &self.ctx.host, false)
+            .map_err(rt_err)?;
         warnings.extend(w);
         if !hc.runtime.is_empty() && !self.ctx.runtimes.statuses.contains_key(&hc.runtime) {
-            return Err(Error::invalid(format!("unknown or invalid runtime name: {}", hc.runtime)));
+            return Err(Error::invalid(format!(
+                "unknown or invalid runtime name: {}",
+                hc.runtime
+            )));
         }
         match hc.network_mode.as_str() {
             "" | "default" | "none" | "host" => {}
@@ -337,7 +404,9 @@ impl ContainerService {
         let mut config = body.config;
         let mut hc = body.host_config.unwrap_or_default();
         if config.image.is_empty() {
-            return Err(Error::invalid("no image was specified: Config.Image is empty"));
+            return Err(Error::invalid(
+                "no image was specified: Config.Image is empty",
+            ));
         }
         let image = self.ctx.images.lookup(&config.image)?;
         let warnings = self.validate(&config, &mut hc)?;
@@ -447,7 +516,12 @@ impl ContainerService {
 
     /// Writes `hostname`, `hosts` and `resolv.conf` in the container's
     /// directory.
-    pub(super) fn write_etc_files(&self, id: &str, config: &ContainerConfig, hc: &HostConfig) -> Result<(), Error> {
+    pub(super) fn write_etc_files(
+        &self,
+        id: &str,
+        config: &ContainerConfig,
+        hc: &HostConfig,
+    ) -> Result<(), Error> {
         let dir = self.ctx.store.dir_of(id);
         let write = |name: &str, text: &str| {
             berth_fsutil::atomic_write(&dir.join(name), text.as_bytes())
@@ -456,7 +530,10 @@ impl ContainerService {
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         if hc.network_mode == "host" {
             write("hostname", &format!("{}\n", config.hostname))?;
-            write("hosts", &std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| files::hosts(None, &[])))?;
+            write(
+                "hosts",
+                &std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| files::hosts(None, &[])),
+            )?;
             write("resolv.conf", &host_resolv)?;
             return Ok(());
         }
@@ -470,7 +547,11 @@ impl ContainerService {
         let _ = fqdn;
         write("hosts", &files::hosts(None, &extra))?;
         let dns = hc.dns.clone().unwrap_or_default();
-        let dns = if dns.is_empty() { self.ctx.config.dns.clone() } else { dns };
+        let dns = if dns.is_empty() {
+            self.ctx.config.dns.clone()
+        } else {
+            dns
+        };
         write(
             "resolv.conf",
             &files::resolv_conf(
@@ -534,11 +615,20 @@ mod tests {
             ..Default::default()
         };
         let err = mount_specs(&hc).unwrap_err();
-        assert!(err.message().contains("bind source path does not exist"), "{}", err.message());
+        assert!(
+            err.message().contains("bind source path does not exist"),
+            "{}",
+            err.message()
+        );
         let hc = HostConfig {
             binds: Some(vec!["/tmp:/x:ro".into(), "/tmp:/x".into()]),
             ..Default::default()
         };
-        assert!(mount_specs(&hc).unwrap_err().message().contains("Duplicate mount point"));
+        assert!(
+            mount_specs(&hc)
+                .unwrap_err()
+                .message()
+                .contains("Duplicate mount point")
+        );
     }
 }

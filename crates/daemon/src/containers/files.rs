@@ -8,14 +8,27 @@ use std::path::Path;
 /// Fills the init layer (`<id>-init`) with the mount points the runtime
 /// and the daemon's bind mounts need, as Docker's init layer does.
 pub fn init_layer(root: &Path) -> io::Result<()> {
-    let dirs = [("dev", 0o755), ("dev/pts", 0o755), ("dev/shm", 0o755), ("proc", 0o555), ("sys", 0o555), ("etc", 0o755)];
+    let dirs = [
+        ("dev", 0o755),
+        ("dev/pts", 0o755),
+        ("dev/shm", 0o755),
+        ("proc", 0o555),
+        ("sys", 0o555),
+        ("etc", 0o755),
+    ];
     for (d, mode) in dirs {
         let p = root.join(d);
         if !p.exists() {
             std::fs::DirBuilder::new().mode(mode).create(&p)?;
         }
     }
-    for f in [".dockerenv", "etc/resolv.conf", "etc/hosts", "etc/hostname", "dev/console"] {
+    for f in [
+        ".dockerenv",
+        "etc/resolv.conf",
+        "etc/hosts",
+        "etc/hostname",
+        "dev/console",
+    ] {
         let p = root.join(f);
         if std::fs::symlink_metadata(&p).is_err() {
             std::fs::OpenOptions::new()
@@ -53,7 +66,12 @@ pub fn hosts(hostname: Option<(&str, &str)>, extra: &[String]) -> String {
 /// nameservers (unreachable from another network namespace; public
 /// resolvers replace them when none is left), or the user's `--dns`,
 /// `--dns-search` and `--dns-option`.
-pub fn resolv_conf(host_text: &str, dns: &[String], search: &[String], options: &[String]) -> String {
+pub fn resolv_conf(
+    host_text: &str,
+    dns: &[String],
+    search: &[String],
+    options: &[String],
+) -> String {
     let mut nameservers: Vec<String> = Vec::new();
     let mut searches: Vec<String> = Vec::new();
     let mut opts: Vec<String> = Vec::new();
@@ -84,7 +102,11 @@ pub fn resolv_conf(host_text: &str, dns: &[String], search: &[String], options: 
         nameservers = dns.to_vec();
     }
     if !search.is_empty() {
-        searches = search.iter().filter(|s| s.as_str() != ".").cloned().collect();
+        searches = search
+            .iter()
+            .filter(|s| s.as_str() != ".")
+            .cloned()
+            .collect();
     }
     if !options.is_empty() {
         opts = options.to_vec();
@@ -126,11 +148,19 @@ mod tests {
     fn resolv_drops_loopback_and_falls_back() {
         let host = "nameserver 127.0.0.53\nsearch lan\noptions edns0\n";
         let out = resolv_conf(host, &[], &[], &[]);
-        assert_eq!(out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch lan\noptions edns0\n");
+        assert_eq!(
+            out,
+            "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch lan\noptions edns0\n"
+        );
         assert!(host_resolvers_all_loopback(host));
         let out = resolv_conf("nameserver 10.0.0.1\nnameserver ::1\n", &[], &[], &[]);
         assert_eq!(out, "nameserver 10.0.0.1\n");
-        let out = resolv_conf(host, &["1.1.1.1".to_string()], &["a.b".to_string()], &["ndots:2".to_string()]);
+        let out = resolv_conf(
+            host,
+            &["1.1.1.1".to_string()],
+            &["a.b".to_string()],
+            &["ndots:2".to_string()],
+        );
         assert_eq!(out, "nameserver 1.1.1.1\nsearch a.b\noptions ndots:2\n");
     }
 
@@ -146,10 +176,21 @@ mod tests {
     fn init_layer_creates_mount_points() {
         let dir = tempfile::tempdir().unwrap();
         init_layer(dir.path()).unwrap();
-        for p in ["dev/pts", "dev/shm", "proc", "sys", ".dockerenv", "etc/hosts", "dev/console"] {
+        for p in [
+            "dev/pts",
+            "dev/shm",
+            "proc",
+            "sys",
+            ".dockerenv",
+            "etc/hosts",
+            "dev/console",
+        ] {
             assert!(dir.path().join(p).exists(), "{p}");
         }
-        assert_eq!(std::fs::read_link(dir.path().join("etc/mtab")).unwrap(), Path::new("/proc/mounts"));
+        assert_eq!(
+            std::fs::read_link(dir.path().join("etc/mtab")).unwrap(),
+            Path::new("/proc/mounts")
+        );
         init_layer(dir.path()).unwrap();
     }
 }

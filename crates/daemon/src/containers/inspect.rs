@@ -16,7 +16,10 @@ impl ContainerService {
         let host_mode = rec.host_config.network_mode == "host";
         let mut networks: BTreeMap<String, EndpointSettings> = rec.networks.clone();
         if networks.is_empty() && !rec.host_config.network_mode.starts_with("container:") {
-            networks.insert(rec.host_config.network_mode.clone(), EndpointSettings::default());
+            networks.insert(
+                rec.host_config.network_mode.clone(),
+                EndpointSettings::default(),
+            );
         }
         let sandbox_key = if rec.state.status.has_process() && !host_mode {
             self.ctx.netns.path(&rec.id).display().to_string()
@@ -32,14 +35,28 @@ impl ContainerService {
         let shares_net = rec.host_config.network_mode.starts_with("container:");
         Ok(ContainerInspect {
             id: rec.id.clone(),
-            created: rec.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            created: rec
+                .created
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             path: rec.path.clone(),
             args: rec.args.clone(),
             state: rec.state.to_api(),
             image: rec.image_id.to_string(),
-            resolv_conf_path: if shares_net { String::new() } else { dir.join("resolv.conf").display().to_string() },
-            hostname_path: if shares_net { String::new() } else { dir.join("hostname").display().to_string() },
-            hosts_path: if shares_net { String::new() } else { dir.join("hosts").display().to_string() },
+            resolv_conf_path: if shares_net {
+                String::new()
+            } else {
+                dir.join("resolv.conf").display().to_string()
+            },
+            hostname_path: if shares_net {
+                String::new()
+            } else {
+                dir.join("hostname").display().to_string()
+            },
+            hosts_path: if shares_net {
+                String::new()
+            } else {
+                dir.join("hosts").display().to_string()
+            },
             log_path: if rec.host_config.log_config.kind == "none" {
                 String::new()
             } else {
@@ -63,7 +80,11 @@ impl ContainerService {
             mounts: rec.mounts.clone(),
             config: rec.config.clone(),
             network_settings: NetworkSettings {
-                sandbox_id: if sandbox_key.is_empty() { String::new() } else { rec.id.clone() },
+                sandbox_id: if sandbox_key.is_empty() {
+                    String::new()
+                } else {
+                    rec.id.clone()
+                },
                 sandbox_key,
                 networks,
                 ..Default::default()

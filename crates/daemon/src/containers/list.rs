@@ -10,17 +10,25 @@ use berth_api::types::container::{
 use berth_server::backend::ContainerListOptions;
 use chrono::Utc;
 
+use super::ContainerService;
 use super::record::Record;
 use super::state::Status;
-use super::ContainerService;
 use crate::timestamp;
 
 const LIST_FILTERS: &[&str] = &[
-    "ancestor", "before", "exited", "health", "id", "is-task", "label", "label!", "name", "network",
-    "publish", "expose", "since", "status", "volume",
+    "ancestor", "before", "exited", "health", "id", "is-task", "label", "label!", "name",
+    "network", "publish", "expose", "since", "status", "volume",
 ];
 
-const STATUSES: &[&str] = &["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+const STATUSES: &[&str] = &[
+    "created",
+    "restarting",
+    "running",
+    "removing",
+    "paused",
+    "exited",
+    "dead",
+];
 
 /// Docker's `Command` column: the path and arguments, quoted when they
 /// hold spaces.
@@ -48,9 +56,13 @@ impl ContainerService {
         }
         let mut exited_codes = Vec::new();
         for e in f.get("exited") {
-            exited_codes.push(e.parse::<i64>().map_err(|_| Error::invalid(format!("invalid filter 'exited={e}'")))?);
+            exited_codes.push(
+                e.parse::<i64>()
+                    .map_err(|_| Error::invalid(format!("invalid filter 'exited={e}'")))?,
+            );
         }
-        let created_of = |r: &str| -> Result<chrono::DateTime<Utc>, Error> { Ok(self.get(r)?.lock().created) };
+        let created_of =
+            |r: &str| -> Result<chrono::DateTime<Utc>, Error> { Ok(self.get(r)?.lock().created) };
         let mut before = None;
         for r in f.get("before") {
             before = Some(created_of(r)?);
@@ -101,10 +113,13 @@ impl ContainerService {
             if !f.match_labels("label", &labels) {
                 continue;
             }
-            if f.get("label!").iter().any(|want| match want.split_once('=') {
-                Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
-                None => labels.contains_key(want.as_str()),
-            }) {
+            if f.get("label!")
+                .iter()
+                .any(|want| match want.split_once('=') {
+                    Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
+                    None => labels.contains_key(want.as_str()),
+                })
+            {
                 continue;
             }
             if before.is_some_and(|b| rec.created >= b) || since.is_some_and(|s| rec.created <= s) {
@@ -114,19 +129,29 @@ impl ContainerService {
                 continue;
             }
             if f.contains("health") {
-                let h = rec.state.health.as_ref().map(|h| h.status.as_str()).unwrap_or("none");
+                let h = rec
+                    .state
+                    .health
+                    .as_ref()
+                    .map(|h| h.status.as_str())
+                    .unwrap_or("none");
                 if !f.get("health").iter().any(|w| w == h) {
                     continue;
                 }
             }
-            if f.contains("network") && !f.get("network").iter().any(|n| {
-                rec.networks.contains_key(n) || rec.host_config.network_mode == *n
-            }) {
+            if f.contains("network")
+                && !f
+                    .get("network")
+                    .iter()
+                    .any(|n| rec.networks.contains_key(n) || rec.host_config.network_mode == *n)
+            {
                 continue;
             }
             if f.contains("volume")
                 && !f.get("volume").iter().any(|v| {
-                    rec.mounts.iter().any(|m| m.destination == *v || m.source == *v || m.name == *v)
+                    rec.mounts
+                        .iter()
+                        .any(|m| m.destination == *v || m.source == *v || m.name == *v)
                 })
             {
                 continue;
@@ -184,7 +209,10 @@ pub fn summary(rec: &Record, now: chrono::DateTime<Utc>) -> ContainerSummary {
     let networks: BTreeMap<String, EndpointSettings> = if rec.networks.is_empty() {
         let mut m = BTreeMap::new();
         if !rec.host_config.network_mode.starts_with("container:") {
-            m.insert(rec.host_config.network_mode.clone(), EndpointSettings::default());
+            m.insert(
+                rec.host_config.network_mode.clone(),
+                EndpointSettings::default(),
+            );
         }
         m
     } else {

@@ -37,7 +37,11 @@ pub fn frame_entry(out: &mut BytesMut, e: &LogEntry, tty: bool, timestamps: bool
 }
 
 impl ContainerService {
-    pub async fn logs(self: &Arc<Self>, name: &str, opts: LogsOptions) -> Result<(ByteStream, bool), Error> {
+    pub async fn logs(
+        self: &Arc<Self>,
+        name: &str,
+        opts: LogsOptions,
+    ) -> Result<(ByteStream, bool), Error> {
         let c = self.get(name)?;
         let (tty, driver, running) = {
             let rec = c.lock();
@@ -112,7 +116,10 @@ where
 fn tokio_stream_from(
     rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
 }
 
 #[cfg(test)]

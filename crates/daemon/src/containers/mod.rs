@@ -8,15 +8,15 @@ mod inspect;
 mod list;
 mod logs;
 mod monitor;
+pub mod names;
 mod ops;
+pub mod record;
 mod recover;
 mod remove;
-mod start;
-mod stop;
-pub mod names;
-pub mod record;
 pub mod signals;
+mod start;
 pub mod state;
+mod stop;
 
 pub mod backend;
 
@@ -175,7 +175,10 @@ impl Ctx {
     /// sockets and exit record. Short, because unix socket paths must fit
     /// in 108 bytes.
     pub fn run_dir(&self, id: &str) -> PathBuf {
-        self.config.exec_root.join("c").join(&id[..id.len().min(RUN_DIR_ID_LEN)])
+        self.config
+            .exec_root
+            .join("c")
+            .join(&id[..id.len().min(RUN_DIR_ID_LEN)])
     }
 
     /// `<exec-root>/runtime/<name>`: the runtime's `--root`.
@@ -337,7 +340,10 @@ impl ImageUsers for Users {
         let Some(svc) = self.0.upgrade() else {
             return Vec::new();
         };
-        svc.all().iter().filter_map(|c| c.lock().top_layer.clone()).collect()
+        svc.all()
+            .iter()
+            .filter_map(|c| c.lock().top_layer.clone())
+            .collect()
     }
 }
 
@@ -356,5 +362,12 @@ impl ContainerCounts for Users {
             }
         }
         (total, running, paused, stopped)
+    }
+
+    fn disk_usage(&self) -> Vec<berth_api::types::container::ContainerSummary> {
+        match self.0.upgrade() {
+            Some(svc) => svc.disk_usage(),
+            None => Vec::new(),
+        }
     }
 }

@@ -34,7 +34,8 @@ impl ContainerService {
                         _ => ExitInfo {
                             exit_code: 255,
                             oom_killed: false,
-                            finished_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                            finished_at: Utc::now()
+                                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
                         },
                     }
                 }
@@ -66,7 +67,8 @@ impl ContainerService {
                 .started_at
                 .map(|s| (finished - s).to_std().unwrap_or_default())
                 .unwrap_or_default();
-            rec.state.set_exited(i64::from(info.exit_code), info.oom_killed, finished);
+            rec.state
+                .set_exited(i64::from(info.exit_code), info.oom_killed, finished);
             let policy = rec.host_config.restart_policy.clone();
             let restart = !rec.state.manually_stopped
                 && match policy.name.as_str() {

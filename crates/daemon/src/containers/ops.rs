@@ -35,7 +35,9 @@ impl ContainerService {
         let new_name = names::validate(new_name)?;
         let old = c.lock().name.clone();
         if old == new_name {
-            return Err(Error::invalid("Renaming a container with the same name as its current name"));
+            return Err(Error::invalid(
+                "Renaming a container with the same name as its current name",
+            ));
         }
         self.reserve_name(&new_name, &c.id)?;
         c.lock().name = new_name.clone();
@@ -55,8 +57,18 @@ impl ContainerService {
         let _guard = c.lifecycle.lock().await;
         match c.lock().state.status {
             Status::Running => {}
-            Status::Paused => return Err(Error::conflict(format!("Container {} is already paused", c.id))),
-            _ => return Err(Error::conflict(format!("Container {} is not running", c.id))),
+            Status::Paused => {
+                return Err(Error::conflict(format!(
+                    "Container {} is already paused",
+                    c.id
+                )));
+            }
+            _ => {
+                return Err(Error::conflict(format!(
+                    "Container {} is not running",
+                    c.id
+                )));
+            }
         }
         let cli = self.runtime_cli(&c)?;
         let id = c.id.clone();
@@ -82,7 +94,10 @@ impl ContainerService {
         Ok(())
     }
 
-    pub(super) async fn unpause_container(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), Error> {
+    pub(super) async fn unpause_container(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+    ) -> Result<(), Error> {
         let cli = self.runtime_cli(c)?;
         let id = c.id.clone();
         blocking::run(move || cli.resume(&id).map_err(Error::from_classified)).await?;
@@ -101,7 +116,11 @@ impl ContainerService {
 
     /// `POST /containers/{id}/update`: resources (live when running) and
     /// the restart policy.
-    pub async fn update(self: &Arc<Self>, name: &str, update: UpdateConfig) -> Result<UpdateResponse, Error> {
+    pub async fn update(
+        self: &Arc<Self>,
+        name: &str,
+        update: UpdateConfig,
+    ) -> Result<UpdateResponse, Error> {
         let c = self.get(name)?;
         let _guard = c.lifecycle.lock().await;
         let (hc, running) = {
@@ -110,7 +129,10 @@ impl ContainerService {
         };
         if let Some(rp) = &update.restart_policy {
             if !["", "no", "always", "unless-stopped", "on-failure"].contains(&rp.name.as_str()) {
-                return Err(Error::invalid(format!("invalid restart policy '{}'", rp.name)));
+                return Err(Error::invalid(format!(
+                    "invalid restart policy '{}'",
+                    rp.name
+                )));
             }
             if hc.auto_remove && !matches!(rp.name.as_str(), "" | "no") {
                 return Err(Error::invalid(
@@ -124,7 +146,8 @@ impl ContainerService {
             }
         }
         let current = berth_runtime::spec::Resources::from(&hc);
-        let plan = plan_update(&current, &ResourceUpdate::from(&update), &self.ctx.host).map_err(Error::from_classified)?;
+        let plan = plan_update(&current, &ResourceUpdate::from(&update), &self.ctx.host)
+            .map_err(Error::from_classified)?;
         if running {
             let cli = self.runtime_cli(&c)?;
             let id = c.id.clone();
@@ -154,7 +177,9 @@ impl ContainerService {
         let c2 = c.clone();
         blocking::run(move || svc.save(&c2)).await?;
         self.event(&c, "update", &[]);
-        Ok(UpdateResponse { warnings: plan.warnings })
+        Ok(UpdateResponse {
+            warnings: plan.warnings,
+        })
     }
 
     /// `GET /containers/{id}/top`: the host's `ps` limited to the
@@ -191,12 +216,23 @@ impl ContainerService {
         let c = self.get(name)?;
         c.lock().state.check_running(&c.id)?;
         let Some(shim) = c.shim() else {
-            return Err(Error::conflict(format!("Container {} is not running", c.id)));
+            return Err(Error::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
         };
-        let rows = u16::try_from(height).map_err(|_| Error::invalid(format!("invalid height {height}")))?;
-        let cols = u16::try_from(width).map_err(|_| Error::invalid(format!("invalid width {width}")))?;
-        shim.resize(rows, cols).await.map_err(Error::from_classified)?;
-        self.event(&c, "resize", &[("height", height.to_string()), ("width", width.to_string())]);
+        let rows = u16::try_from(height)
+            .map_err(|_| Error::invalid(format!("invalid height {height}")))?;
+        let cols =
+            u16::try_from(width).map_err(|_| Error::invalid(format!("invalid width {width}")))?;
+        shim.resize(rows, cols)
+            .await
+            .map_err(Error::from_classified)?;
+        self.event(
+            &c,
+            "resize",
+            &[("height", height.to_string()), ("width", width.to_string())],
+        );
         Ok(())
     }
 
@@ -298,7 +334,10 @@ fn overlay_changes(upper: &Path, lower: &Path) -> Result<Vec<FilesystemChange>, 
     let mut stack = vec![std::path::PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let dir = upper.join(&rel);
-        let mut entries: Vec<_> = std::fs::read_dir(&dir).map_err(io_err)?.filter_map(Result::ok).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(io_err)?
+            .filter_map(Result::ok)
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let path = rel.join(e.file_name());
@@ -328,7 +367,10 @@ fn naive_changes(rw: &Path, lower: &Path) -> Result<Vec<FilesystemChange>, Error
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::new()];
     while let Some(rel) = stack.pop() {
-        let mine: Vec<_> = std::fs::read_dir(rw.join(&rel)).map_err(io_err)?.filter_map(Result::ok).collect();
+        let mine: Vec<_> = std::fs::read_dir(rw.join(&rel))
+            .map_err(io_err)?
+            .filter_map(Result::ok)
+            .collect();
         let mut names = HashSet::new();
         for e in mine {
             names.insert(e.file_name());
@@ -341,7 +383,10 @@ fn naive_changes(rw: &Path, lower: &Path) -> Result<Vec<FilesystemChange>, Error
                     let changed = old.mode() != meta.mode()
                         || old.uid() != meta.uid()
                         || old.gid() != meta.gid()
-                        || (!meta.is_dir() && (old.size() != meta.size() || old.mtime() != meta.mtime() || old.mtime_nsec() != meta.mtime_nsec()));
+                        || (!meta.is_dir()
+                            && (old.size() != meta.size()
+                                || old.mtime() != meta.mtime()
+                                || old.mtime_nsec() != meta.mtime_nsec()));
                     if changed {
                         out.push(FilesystemChange { path: abs, kind: 0 });
                     }
@@ -373,7 +418,9 @@ fn write_tree_tar(root: &Path, out: &mut dyn std::io::Write) -> std::io::Result<
     b.mode(tar::HeaderMode::Complete);
     let mut stack = vec![std::path::PathBuf::new()];
     while let Some(rel) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(root.join(&rel))?.filter_map(Result::ok).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(root.join(&rel))?
+            .filter_map(Result::ok)
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let path = rel.join(e.file_name());
@@ -401,7 +448,19 @@ mod tests {
         let out = "UID PID PPID C STIME TTY TIME CMD\nroot 1 0 0 10:00 ? 00:00:01 /sbin/init\nroot 42 1 0 10:01 ? 00:00:00 sleep 1000\n";
         let top = parse_ps(out, &[42]).unwrap();
         assert_eq!(top.titles.len(), 8);
-        assert_eq!(top.processes, vec![vec!["root", "42", "1", "0", "10:01", "?", "00:00:00", "sleep 1000"]]);
+        assert_eq!(
+            top.processes,
+            vec![vec![
+                "root",
+                "42",
+                "1",
+                "0",
+                "10:01",
+                "?",
+                "00:00:00",
+                "sleep 1000"
+            ]]
+        );
         assert!(parse_ps("A B\n", &[1]).is_err());
     }
 }

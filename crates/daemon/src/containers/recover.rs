@@ -112,13 +112,20 @@ impl ContainerService {
                                 // Created but never started (the daemon died
                                 // mid-start): not a running container.
                                 let _ = client.kill(libc::SIGKILL, true).await;
-                                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.wait()).await;
+                                let _ = tokio::time::timeout(
+                                    std::time::Duration::from_secs(10),
+                                    client.wait(),
+                                )
+                                .await;
                             } else if st.exit.is_none() {
                                 // Still running: take our reference on its
                                 // root filesystem mount and watch it again.
                                 let svc = self.clone();
                                 let id = c.id.clone();
-                                let _ = blocking::run(move || svc.ctx.layers.mount_rw(&id).map(drop).map_err(Error::from)).await;
+                                let _ = blocking::run(move || {
+                                    svc.ctx.layers.mount_rw(&id).map(drop).map_err(Error::from)
+                                })
+                                .await;
                                 if st.pid > 0 {
                                     c.lock().state.pid = st.pid as u32;
                                 }
@@ -130,11 +137,14 @@ impl ContainerService {
                         }
                     }
                 }
-                let info = berth_shim::exit::read_exit(&dir).ok().flatten().unwrap_or_else(|| ExitInfo {
-                    exit_code: 255,
-                    oom_killed: false,
-                    finished_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-                });
+                let info = berth_shim::exit::read_exit(&dir)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| ExitInfo {
+                        exit_code: 255,
+                        oom_killed: false,
+                        finished_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                    });
                 if status == Status::Restarting {
                     c.lock().state.status = Status::Running;
                 }
@@ -152,7 +162,9 @@ impl ContainerService {
                 if socket.exists() {
                     if let Ok(client) = ShimClient::connect(&socket).await {
                         let _ = client.kill(libc::SIGKILL, true).await;
-                        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.wait()).await;
+                        let _ =
+                            tokio::time::timeout(std::time::Duration::from_secs(10), client.wait())
+                                .await;
                     }
                 }
                 let svc = self.clone();
@@ -177,7 +189,9 @@ impl ContainerService {
         let running: Vec<Arc<Container>> = self
             .all()
             .into_iter()
-            .filter(|c| c.lock().state.status.has_process() || c.lock().state.status == Status::Restarting)
+            .filter(|c| {
+                c.lock().state.status.has_process() || c.lock().state.status == Status::Restarting
+            })
             .collect();
         for c in self.all() {
             c.cancel_restart();
@@ -202,6 +216,8 @@ impl ContainerService {
         for h in handles {
             let _ = h.await;
         }
-        self.all().iter().any(|c| c.lock().state.status.has_process())
+        self.all()
+            .iter()
+            .any(|c| c.lock().state.status.has_process())
     }
 }

@@ -14,7 +14,13 @@ use crate::blocking;
 
 impl ContainerService {
     /// `DELETE /containers/{id}`.
-    pub async fn remove(self: &Arc<Self>, name: &str, force: bool, _volumes: bool, link: bool) -> Result<(), Error> {
+    pub async fn remove(
+        self: &Arc<Self>,
+        name: &str,
+        force: bool,
+        _volumes: bool,
+        link: bool,
+    ) -> Result<(), Error> {
         if link {
             return Err(Error::invalid(format!(
                 "cannot remove link {name}: legacy links are not supported by this berthd"
@@ -31,13 +37,18 @@ impl ContainerService {
         }
         if status.has_process() || status == Status::Restarting {
             if !force {
-                let what = if status == Status::Paused { "paused" } else { "running" };
+                let what = if status == Status::Paused {
+                    "paused"
+                } else {
+                    "running"
+                };
                 return Err(Error::conflict(format!(
                     "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
                     c.lock().name
                 )));
             }
-            self.stop_locked(&c, Some("SIGKILL".to_string()), Some(0)).await?;
+            self.stop_locked(&c, Some("SIGKILL".to_string()), Some(0))
+                .await?;
         }
         self.remove_stopped(&c).await
     }
@@ -73,7 +84,10 @@ impl ContainerService {
 
     /// `POST /containers/prune`: every stopped container matching the
     /// filters (`until`, `label`, `label!`).
-    pub async fn prune(self: &Arc<Self>, filters: &Filters) -> Result<ContainersPruneResponse, Error> {
+    pub async fn prune(
+        self: &Arc<Self>,
+        filters: &Filters,
+    ) -> Result<ContainersPruneResponse, Error> {
         filters.validate(&["until", "label", "label!"])?;
         let mut until = None;
         for u in filters.get("until") {
@@ -85,18 +99,28 @@ impl ContainerService {
             let (eligible, labels, created) = {
                 let rec = c.lock();
                 (
-                    matches!(rec.state.status, Status::Created | Status::Exited | Status::Dead),
+                    matches!(
+                        rec.state.status,
+                        Status::Created | Status::Exited | Status::Dead
+                    ),
                     rec.config.labels.clone().unwrap_or_default(),
                     rec.created.timestamp() as f64,
                 )
             };
-            if !eligible || until.is_some_and(|u| created >= u) || !filters.match_labels("label", &labels) {
+            if !eligible
+                || until.is_some_and(|u| created >= u)
+                || !filters.match_labels("label", &labels)
+            {
                 continue;
             }
-            if filters.get("label!").iter().any(|want| match want.split_once('=') {
-                Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
-                None => labels.contains_key(want.as_str()),
-            }) {
+            if filters
+                .get("label!")
+                .iter()
+                .any(|want| match want.split_once('=') {
+                    Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
+                    None => labels.contains_key(want.as_str()),
+                })
+            {
                 continue;
             }
             let size = self.ctx.layers.rw_size(&c.id).unwrap_or(0);
@@ -109,14 +133,20 @@ impl ContainerService {
                     reclaimed += size;
                     deleted.push(c.id.clone());
                 }
-                Err(e) => tracing::warn!(container = %c.id, error = %e.chain(), "prune could not remove a container"),
+                Err(e) => {
+                    tracing::warn!(container = %c.id, error = %e.chain(), "prune could not remove a container")
+                }
             }
         }
         let mut attrs = std::collections::BTreeMap::new();
         attrs.insert("reclaimed".to_string(), reclaimed.to_string());
         self.ctx.events.publish("container", "prune", "", attrs);
         Ok(ContainersPruneResponse {
-            containers_deleted: if deleted.is_empty() { None } else { Some(deleted) },
+            containers_deleted: if deleted.is_empty() {
+                None
+            } else {
+                Some(deleted)
+            },
             space_reclaimed: reclaimed,
         })
     }

@@ -46,7 +46,11 @@ pub fn parse(raw: &str) -> Result<i32, Error> {
     let bad = || Error::invalid(format!("Invalid signal: {raw}"));
     let text = raw.trim();
     if let Ok(n) = text.parse::<i32>() {
-        return if (1..=64).contains(&n) { Ok(n) } else { Err(bad()) };
+        return if (1..=64).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
     let upper = text.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -56,12 +60,24 @@ pub fn parse(raw: &str) -> Result<i32, Error> {
     let rtmin = libc::SIGRTMIN();
     let rtmax = libc::SIGRTMAX();
     if let Some(rest) = name.strip_prefix("RTMIN") {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.strip_prefix('+').and_then(|n| n.parse().ok()).ok_or_else(bad)? };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.strip_prefix('+')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(bad)?
+        };
         let n = rtmin + off;
         return if n <= rtmax { Ok(n) } else { Err(bad()) };
     }
     if let Some(rest) = name.strip_prefix("RTMAX") {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.strip_prefix('-').and_then(|n| n.parse().ok()).ok_or_else(bad)? };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.strip_prefix('-')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(bad)?
+        };
         let n = rtmax - off;
         return if n >= rtmin { Ok(n) } else { Err(bad()) };
     }

@@ -35,7 +35,11 @@ fn shim_err(e: ShimError) -> Error {
 }
 
 fn mount_of(m: &MountSpec) -> Result<Mount, Error> {
-    if m.kind == MountType::Tmpfs && m.tmpfs_size.is_none() && m.tmpfs_mode.is_none() && !m.mode.is_empty() {
+    if m.kind == MountType::Tmpfs
+        && m.tmpfs_size.is_none()
+        && m.tmpfs_mode.is_none()
+        && !m.mode.is_empty()
+    {
         return Ok(Mount::Tmpfs {
             destination: m.target.clone(),
             options: m.mode.split(',').map(str::to_string).collect(),
@@ -69,7 +73,11 @@ impl ContainerService {
             Err(p) => std::mem::take(&mut *p.into_inner()),
         };
         let waiting: Vec<_> = waiting.into_iter().filter(|tx| !tx.is_closed()).collect();
-        let mode = if waiting.is_empty() { StartMode::Run } else { StartMode::CreateOnly };
+        let mode = if waiting.is_empty() {
+            StartMode::Run
+        } else {
+            StartMode::CreateOnly
+        };
         let svc = self.clone();
         let c2 = c.clone();
         let prepared = blocking::run(move || svc.prepare(&c2, mode)).await;
@@ -85,7 +93,8 @@ impl ContainerService {
             Err(e) => {
                 let code = if e.is_command_not_found() {
                     127
-                } else if matches!(&e, ShimError::Runtime { message, .. } if message.contains("permission denied")) {
+                } else if matches!(&e, ShimError::Runtime { message, .. } if message.contains("permission denied"))
+                {
                     126
                 } else {
                     128
@@ -121,7 +130,8 @@ impl ContainerService {
         }
         {
             let mut rec = c.lock();
-            rec.state.set_running(started.container_pid.max(0) as u32, Utc::now());
+            rec.state
+                .set_running(started.container_pid.max(0) as u32, Utc::now());
         }
         c.set_shim(Some(started.client.clone()));
         let svc = self.clone();
@@ -146,7 +156,8 @@ impl ContainerService {
         .await;
         {
             let mut rec = c.lock();
-            rec.state.set_start_failed(code, err.message().to_string(), Utc::now());
+            rec.state
+                .set_start_failed(code, err.message().to_string(), Utc::now());
         }
         let svc = self.clone();
         let c2 = c.clone();
@@ -159,10 +170,19 @@ impl ContainerService {
         let rec = c.snapshot();
         let hc = &rec.host_config;
         let rootfs = self.ctx.layers.mount_rw(&rec.id).map_err(Error::from)?;
-        let user = berth_runtime::user::resolve_user(&rootfs, &rec.config.user, &hc.group_add.clone().unwrap_or_default())
+        let user = berth_runtime::user::resolve_user(
+            &rootfs,
+            &rec.config.user,
+            &hc.group_add.clone().unwrap_or_default(),
+        )
+        .map_err(Error::from_classified)?;
+        let cwd = if rec.config.working_dir.is_empty() {
+            "/".to_string()
+        } else {
+            rec.config.working_dir.clone()
+        };
+        berth_runtime::user::ensure_workdir(&rootfs, &cwd, user.uid, user.gid)
             .map_err(Error::from_classified)?;
-        let cwd = if rec.config.working_dir.is_empty() { "/".to_string() } else { rec.config.working_dir.clone() };
-        berth_runtime::user::ensure_workdir(&rootfs, &cwd, user.uid, user.gid).map_err(Error::from_classified)?;
 
         let mut args = vec![rec.path.clone()];
         args.extend(rec.args.iter().cloned());
@@ -175,19 +195,23 @@ impl ContainerService {
         input.domainname = rec.config.domainname.clone();
         input.tty = rec.config.tty;
         if hc.console_size[0] > 0 && hc.console_size[1] > 0 {
-            input.console_size = Some((u64::from(hc.console_size[0]), u64::from(hc.console_size[1])));
+            input.console_size =
+                Some((u64::from(hc.console_size[0]), u64::from(hc.console_size[1])));
         }
         for m in mount_specs(hc)? {
             if m.kind == MountType::Bind && m.create_source {
-                std::fs::create_dir_all(&m.source)
-                    .map_err(|e| Error::system(format!("cannot create bind source {}: {e}", m.source)))?;
+                std::fs::create_dir_all(&m.source).map_err(|e| {
+                    Error::system(format!("cannot create bind source {}: {e}", m.source))
+                })?;
             }
             input.mounts.push(mount_of(&m)?);
         }
         let dir = self.ctx.store.dir_of(&rec.id);
         // The exit record of the previous run must not be mistaken for
         // this one's after a crash.
-        let _ = berth_fsutil::remove_file_if_exists(&self.ctx.run_dir(&rec.id).join(berth_shim::exit::EXIT_FILE));
+        let _ = berth_fsutil::remove_file_if_exists(
+            &self.ctx.run_dir(&rec.id).join(berth_shim::exit::EXIT_FILE),
+        );
         let mode_net = hc.network_mode.as_str();
         if let Some(target) = mode_net.strip_prefix("container:") {
             let other = self.get(target)?;
@@ -269,16 +293,26 @@ impl ContainerService {
             .runtimes
             .statuses
             .get(&rec.runtime)
-            .ok_or_else(|| Error::invalid(format!("unknown or invalid runtime name: {}", rec.runtime)))?;
+            .ok_or_else(|| {
+                Error::invalid(format!("unknown or invalid runtime name: {}", rec.runtime))
+            })?;
         let log = if hc.log_config.kind == "none" {
             None
         } else {
             let opts = hc.log_config.config.clone().unwrap_or_default();
             let max_size = match opts.get("max-size").map(String::as_str) {
                 None | Some("-1") | Some("") => None,
-                Some(v) => Some(berth_runtime::parse::ram_in_bytes(v).map_err(Error::from)?.max(1) as u64),
+                Some(v) => Some(
+                    berth_runtime::parse::ram_in_bytes(v)
+                        .map_err(Error::from)?
+                        .max(1) as u64,
+                ),
             };
-            let max_files = opts.get("max-file").and_then(|v| v.parse::<u32>().ok()).unwrap_or(1).max(1);
+            let max_files = opts
+                .get("max-file")
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(1)
+                .max(1);
             Some(LogConfig {
                 path: self.ctx.log_path(&rec.id),
                 max_size,

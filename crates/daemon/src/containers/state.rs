@@ -162,11 +162,19 @@ impl State {
     /// A start that failed: Docker records the error and exit code 128
     /// (or 127/126 for a missing or unexecutable command).
     pub fn set_start_failed(&mut self, exit_code: i64, error: String, now: DateTime<Utc>) {
-        self.status = if self.started_before { Status::Exited } else { Status::Created };
+        self.status = if self.started_before {
+            Status::Exited
+        } else {
+            Status::Created
+        };
         self.pid = 0;
         self.exit_code = exit_code;
         self.error = error;
-        self.finished_at = if self.started_before { Some(now) } else { self.finished_at };
+        self.finished_at = if self.started_before {
+            Some(now)
+        } else {
+            self.finished_at
+        };
     }
 
     /// The API's view.
@@ -178,7 +186,11 @@ impl State {
             restarting: self.status == Status::Restarting,
             oom_killed: self.oom_killed,
             dead: self.status == Status::Dead,
-            pid: if self.status.has_process() { i64::from(self.pid) } else { 0 },
+            pid: if self.status.has_process() {
+                i64::from(self.pid)
+            } else {
+                0
+            },
             exit_code: self.exit_code,
             error: self.error.clone(),
             started_at: format_time(&self.started_at),
@@ -218,7 +230,11 @@ impl State {
             Status::Created => "Created".to_string(),
             Status::Exited => match self.finished_at {
                 None => String::new(),
-                Some(_) => format!("Exited ({}) {} ago", self.exit_code, since(&self.finished_at)),
+                Some(_) => format!(
+                    "Exited ({}) {} ago",
+                    self.exit_code,
+                    since(&self.finished_at)
+                ),
             },
         }
     }
@@ -281,7 +297,10 @@ mod tests {
 
     #[test]
     fn human_durations() {
-        assert_eq!(human_duration(Duration::from_millis(10)), "Less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(10)),
+            "Less than a second"
+        );
         assert_eq!(human_duration(Duration::from_secs(1)), "1 second");
         assert_eq!(human_duration(Duration::from_secs(30)), "30 seconds");
         assert_eq!(human_duration(Duration::from_secs(61)), "About a minute");

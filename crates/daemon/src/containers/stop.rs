@@ -18,7 +18,12 @@ const DEFAULT_STOP_TIMEOUT: i64 = 10;
 
 impl ContainerService {
     /// `POST /containers/{id}/stop`: `Ok(false)` when it was not running.
-    pub async fn stop(self: &Arc<Self>, name: &str, signal: Option<String>, timeout: Option<i64>) -> Result<bool, Error> {
+    pub async fn stop(
+        self: &Arc<Self>,
+        name: &str,
+        signal: Option<String>,
+        timeout: Option<i64>,
+    ) -> Result<bool, Error> {
         let c = self.get(name)?;
         let _guard = c.lifecycle.lock().await;
         self.stop_locked(&c, signal, timeout).await
@@ -63,7 +68,10 @@ impl ContainerService {
             tracing::info!(container = %c.id, timeout = t, "container did not stop in time; killing it");
             self.send_signal(c, libc::SIGKILL).await?;
             if !wait_exit(&mut rx, exits, Some(Duration::from_secs(30))).await {
-                return Err(Error::system(format!("container {} did not stop after SIGKILL", c.id)));
+                return Err(Error::system(format!(
+                    "container {} did not stop after SIGKILL",
+                    c.id
+                )));
             }
         }
         self.event(c, "stop", &[]);
@@ -82,17 +90,22 @@ impl ContainerService {
     /// so that the signal takes effect).
     async fn send_signal(self: &Arc<Self>, c: &Arc<Container>, sig: i32) -> Result<(), Error> {
         let Some(shim) = c.shim() else {
-            return Err(Error::conflict(format!("Container {} is not running", c.id)));
+            return Err(Error::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
         };
         self.event(c, "kill", &[("signal", signals::number_text(sig))]);
         match shim.kill(sig, false).await {
             Ok(()) => {}
-            Err(berth_shim::client::ShimError::NotRunning { .. }) | Err(berth_shim::client::ShimError::Gone { .. }) => {
+            Err(berth_shim::client::ShimError::NotRunning { .. })
+            | Err(berth_shim::client::ShimError::Gone { .. }) => {
                 return Ok(());
             }
             Err(e) => return Err(Error::from_classified(e)),
         }
-        if c.lock().state.status == Status::Paused && (sig == libc::SIGKILL || sig == libc::SIGTERM) {
+        if c.lock().state.status == Status::Paused && (sig == libc::SIGKILL || sig == libc::SIGTERM)
+        {
             let _ = self.unpause_container(c).await;
         }
         Ok(())
@@ -127,7 +140,12 @@ impl ContainerService {
     }
 
     /// `POST /containers/{id}/restart`.
-    pub async fn restart(self: &Arc<Self>, name: &str, signal: Option<String>, timeout: Option<i64>) -> Result<(), Error> {
+    pub async fn restart(
+        self: &Arc<Self>,
+        name: &str,
+        signal: Option<String>,
+        timeout: Option<i64>,
+    ) -> Result<(), Error> {
         let c = self.get(name)?;
         let _guard = c.lifecycle.lock().await;
         self.stop_locked(&c, signal, timeout).await?;
@@ -142,7 +160,8 @@ impl ContainerService {
         self: &Arc<Self>,
         name: &str,
         condition: WaitCondition,
-    ) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = WaitResponse> + Send>>, Error> {
+    ) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = WaitResponse> + Send>>, Error>
+    {
         let c = self.get(name)?;
         let mut rx = c.subscribe();
         let start = rx.borrow().clone();
@@ -178,7 +197,11 @@ impl ContainerService {
 
 /// Waits until the container has exited since `exits` (or was removed);
 /// false on timeout.
-async fn wait_exit(rx: &mut watch::Receiver<Notice>, exits: u64, timeout: Option<Duration>) -> bool {
+async fn wait_exit(
+    rx: &mut watch::Receiver<Notice>,
+    exits: u64,
+    timeout: Option<Duration>,
+) -> bool {
     let fut = rx.wait_for(|n| {
         n.exits > exits || n.removed || (!n.status.has_process() && n.status != Status::Restarting)
     });

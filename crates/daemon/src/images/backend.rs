@@ -21,7 +21,11 @@ use crate::blocking;
 pub struct ImageApi(pub Arc<ImageService>);
 
 impl ImageBackend for ImageApi {
-    async fn list(&self, opts: ImageListOptions, version: ApiVersion) -> Result<Vec<ImageSummary>, Error> {
+    async fn list(
+        &self,
+        opts: ImageListOptions,
+        version: ApiVersion,
+    ) -> Result<Vec<ImageSummary>, Error> {
         let svc = self.0.clone();
         blocking::run(move || svc.list(&opts, version)).await
     }
@@ -44,7 +48,12 @@ impl ImageBackend for ImageApi {
         blocking::run(move || svc.tag(&name, &repo, &tag)).await
     }
 
-    async fn delete(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<ImageDeleteItem>, Error> {
+    async fn delete(
+        &self,
+        name: &str,
+        force: bool,
+        noprune: bool,
+    ) -> Result<Vec<ImageDeleteItem>, Error> {
         let svc = self.0.clone();
         let name = name.to_string();
         blocking::run(move || svc.delete(&name, force, noprune)).await

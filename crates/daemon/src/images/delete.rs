@@ -48,7 +48,11 @@ struct Conflict {
 
 impl Conflict {
     fn into_error(self, id: &Digest) -> Error {
-        let force = if self.hard { "cannot be forced" } else { "must be forced" };
+        let force = if self.hard {
+            "cannot be forced"
+        } else {
+            "must be forced"
+        };
         Error::conflict(format!(
             "conflict: unable to delete {} ({force}) - {}",
             id.short(),
@@ -99,7 +103,12 @@ impl ImageService {
     }
 
     /// `DELETE /images/{name}`.
-    pub fn delete(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<ImageDeleteItem>, Error> {
+    pub fn delete(
+        &self,
+        name: &str,
+        force: bool,
+        noprune: bool,
+    ) -> Result<Vec<ImageDeleteItem>, Error> {
         let _guard = self.delete_lock.lock();
         let mut records = Vec::new();
         self.delete_locked(name, force, !noprune, &mut records)?;
@@ -202,7 +211,12 @@ impl ImageService {
 
     /// Runs the layer GC and records the layers it removed.
     fn finish_delete(&self, records: &mut Vec<ImageDeleteItem>) -> u64 {
-        let sizes: HashMap<Digest, u64> = self.layers.all().into_iter().map(|l| (l.chain_id, l.size)).collect();
+        let sizes: HashMap<Digest, u64> = self
+            .layers
+            .all()
+            .into_iter()
+            .map(|l| (l.chain_id, l.size))
+            .collect();
         let mut reclaimed = 0;
         for chain in self.collect_layers() {
             reclaimed += sizes.get(&chain).copied().unwrap_or(0);
@@ -259,7 +273,12 @@ impl ImageService {
             until = Some(timestamp::parse(u, now)?);
         }
         let _guard = self.delete_lock.lock();
-        let sizes: HashMap<Digest, u64> = self.layers.all().into_iter().map(|l| (l.chain_id, l.size)).collect();
+        let sizes: HashMap<Digest, u64> = self
+            .layers
+            .all()
+            .into_iter()
+            .map(|l| (l.chain_id, l.size))
+            .collect();
         let mut deleted = Vec::new();
         for img in self.images.list() {
             if !self.images.exists(&img.id) {
@@ -279,15 +298,23 @@ impl ImageService {
                     continue;
                 }
             }
-            let labels: BTreeMap<String, String> =
-                img.config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
+            let labels: BTreeMap<String, String> = img
+                .config
+                .config
+                .as_ref()
+                .and_then(|c| c.labels.clone())
+                .unwrap_or_default();
             if !filters.match_labels("label", &labels) {
                 continue;
             }
-            if filters.get("label!").iter().any(|want| match want.split_once('=') {
-                Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
-                None => labels.contains_key(want.as_str()),
-            }) {
+            if filters
+                .get("label!")
+                .iter()
+                .any(|want| match want.split_once('=') {
+                    Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
+                    None => labels.contains_key(want.as_str()),
+                })
+            {
                 continue;
             }
             let mut records = Vec::new();
@@ -321,7 +348,11 @@ impl ImageService {
         attrs.insert("reclaimed".to_string(), reclaimed.to_string());
         self.events.publish("image", "prune", "", attrs);
         Ok(ImagesPruneResponse {
-            images_deleted: if deleted.is_empty() { None } else { Some(deleted) },
+            images_deleted: if deleted.is_empty() {
+                None
+            } else {
+                Some(deleted)
+            },
             space_reclaimed: reclaimed,
         })
     }

@@ -19,7 +19,15 @@ use super::ImageService;
 use crate::{glob, timestamp};
 
 /// Filters `GET /images/json` accepts.
-const LIST_FILTERS: &[&str] = &["dangling", "label", "label!", "before", "since", "reference", "until"];
+const LIST_FILTERS: &[&str] = &[
+    "dangling",
+    "label",
+    "label!",
+    "before",
+    "since",
+    "reference",
+    "until",
+];
 
 /// What Go prints for a zero `time.Time`.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -41,7 +49,11 @@ fn labels(img: &Image) -> BTreeMap<String, String> {
 
 impl ImageService {
     /// `GET /images/json`.
-    pub fn list(&self, opts: &ImageListOptions, version: ApiVersion) -> Result<Vec<ImageSummary>, Error> {
+    pub fn list(
+        &self,
+        opts: &ImageListOptions,
+        version: ApiVersion,
+    ) -> Result<Vec<ImageSummary>, Error> {
         let f = &opts.filters;
         f.validate(LIST_FILTERS)?;
         let dangling = f.bool_value("dangling")?;
@@ -67,11 +79,22 @@ impl ImageService {
         let mut out = Vec::new();
         for img in self.images.list() {
             let refs = self.refs.references_for(&img.id);
-            let tags: Vec<String> = refs.iter().filter(|r| r.tag().is_some()).map(Named::familiar_string).collect();
-            let digests: Vec<String> =
-                refs.iter().filter(|r| r.digest().is_some()).map(Named::familiar_string).collect();
+            let tags: Vec<String> = refs
+                .iter()
+                .filter(|r| r.tag().is_some())
+                .map(Named::familiar_string)
+                .collect();
+            let digests: Vec<String> = refs
+                .iter()
+                .filter(|r| r.digest().is_some())
+                .map(Named::familiar_string)
+                .collect();
             let created = created_secs(&img);
-            if !opts.all && tags.is_empty() && digests.is_empty() && !self.images.children(&img.id).is_empty() {
+            if !opts.all
+                && tags.is_empty()
+                && digests.is_empty()
+                && !self.images.children(&img.id).is_empty()
+            {
                 continue;
             }
             if let Some(d) = dangling {
@@ -89,18 +112,17 @@ impl ImageService {
             if !f.match_labels("label", &lbls) {
                 continue;
             }
-            if label_neg.iter().any(|want| {
-                match want.split_once('=') {
-                    Some((k, v)) => lbls.get(k).map(String::as_str) == Some(v),
-                    None => lbls.contains_key(want.as_str()),
-                }
+            if label_neg.iter().any(|want| match want.split_once('=') {
+                Some((k, v)) => lbls.get(k).map(String::as_str) == Some(v),
+                None => lbls.contains_key(want.as_str()),
             }) {
                 continue;
             }
             let (tags, digests) = if f.contains("reference") {
                 let keep = |r: &Named| {
                     f.get("reference").iter().any(|pat| {
-                        glob::matches(pat, &r.familiar_string()) || glob::matches(pat, &r.familiar_name())
+                        glob::matches(pat, &r.familiar_string())
+                            || glob::matches(pat, &r.familiar_name())
                     })
                 };
                 let matched: Vec<&Named> = refs.iter().filter(|r| keep(r)).collect();
@@ -108,8 +130,16 @@ impl ImageService {
                     continue;
                 }
                 (
-                    matched.iter().filter(|r| r.tag().is_some()).map(|r| r.familiar_string()).collect(),
-                    matched.iter().filter(|r| r.digest().is_some()).map(|r| r.familiar_string()).collect(),
+                    matched
+                        .iter()
+                        .filter(|r| r.tag().is_some())
+                        .map(|r| r.familiar_string())
+                        .collect(),
+                    matched
+                        .iter()
+                        .filter(|r| r.digest().is_some())
+                        .map(|r| r.familiar_string())
+                        .collect(),
                 )
             } else {
                 (tags, digests)
@@ -123,14 +153,24 @@ impl ImageService {
         Ok(out)
     }
 
-    fn summary(&self, img: &Image, tags: Vec<String>, digests: Vec<String>, version: ApiVersion) -> ImageSummary {
+    fn summary(
+        &self,
+        img: &Image,
+        tags: Vec<String>,
+        digests: Vec<String>,
+        version: ApiVersion,
+    ) -> ImageSummary {
         let size = self.image_size(img) as i64;
         ImageSummary {
             containers: -1,
             created: created_secs(img) as i64,
             id: img.id.to_string(),
             labels: labels(img),
-            parent_id: img.parent.as_ref().map(Digest::to_string).unwrap_or_default(),
+            parent_id: img
+                .parent
+                .as_ref()
+                .map(Digest::to_string)
+                .unwrap_or_default(),
             repo_digests: digests,
             repo_tags: tags,
             shared_size: -1,
@@ -152,9 +192,12 @@ impl ImageService {
                 *uses.entry(c).or_default() += 1;
             }
         }
-        let by_id: HashMap<String, Arc<Image>> = all.into_iter().map(|i| (i.id.to_string(), i)).collect();
+        let by_id: HashMap<String, Arc<Image>> =
+            all.into_iter().map(|i| (i.id.to_string(), i)).collect();
         for s in list {
-            let Some(img) = by_id.get(&s.id) else { continue };
+            let Some(img) = by_id.get(&s.id) else {
+                continue;
+            };
             s.shared_size = self
                 .chain_of(img)
                 .iter()
@@ -195,7 +238,11 @@ impl ImageService {
             id: img.id.to_string(),
             repo_tags: self.refs.tags_for(&img.id),
             repo_digests: self.refs.digests_for(&img.id),
-            parent: img.parent.as_ref().map(Digest::to_string).unwrap_or_default(),
+            parent: img
+                .parent
+                .as_ref()
+                .map(Digest::to_string)
+                .unwrap_or_default(),
             comment: cfg.comment.clone(),
             created: cfg
                 .created

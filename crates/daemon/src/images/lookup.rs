@@ -47,11 +47,15 @@ impl ImageService {
     /// Parses a reference the user wants to create (tag, import target).
     pub fn parse_new_reference(repo: &str, tag: &str) -> Result<Named, Error> {
         if repo.is_empty() {
-            return Err(Error::invalid("repository name must have at least one component"));
+            return Err(Error::invalid(
+                "repository name must have at least one component",
+            ));
         }
         let named = Named::parse_normalized(repo)?;
         if named.digest().is_some() {
-            return Err(Error::invalid("refusing to create a tag with a digest reference"));
+            return Err(Error::invalid(
+                "refusing to create a tag with a digest reference",
+            ));
         }
         let named = if tag.is_empty() {
             named

@@ -19,7 +19,9 @@ use crate::blocking::{self, StreamWriter};
 /// the stream (an error as the last item).
 fn progress_job<F>(job: F) -> ProgressStream
 where
-    F: FnOnce(&mut dyn FnMut(ProgressMessage)) -> Result<Vec<ProgressMessage>, Error> + Send + 'static,
+    F: FnOnce(&mut dyn FnMut(ProgressMessage)) -> Result<Vec<ProgressMessage>, Error>
+        + Send
+        + 'static,
 {
     let (tx, rx) = mpsc::channel(64);
     tokio::task::spawn_blocking(move || {
@@ -66,7 +68,13 @@ impl ImageService {
                 },
             };
             let mut reader = blocking::sync_reader(body);
-            let id = import::import(&self.layers, &self.images, &self.refs, &mut reader, &import_opts)?;
+            let id = import::import(
+                &self.layers,
+                &self.images,
+                &self.refs,
+                &mut reader,
+                &import_opts,
+            )?;
             self.event("import", &id, &id.to_string());
             if let Some(r) = &reference {
                 self.event("tag", &id, &r.familiar_string());

@@ -82,7 +82,10 @@ async fn inspect<B: Backend>(
     Ok(Json(b.containers().inspect(&id, p.bool("size")).await?))
 }
 
-async fn start<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn start<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     Ok(if b.containers().start(&id).await? {
         StatusCode::NO_CONTENT
     } else {
@@ -91,28 +94,53 @@ async fn start<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> A
 }
 
 fn signal_param(p: &Params) -> Option<String> {
-    p.get("signal").filter(|s| !s.is_empty()).map(str::to_string)
+    p.get("signal")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
-async fn stop<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<StatusCode> {
-    Ok(if b.containers().stop(&id, signal_param(&p), p.int("t")?).await? {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_MODIFIED
-    })
+async fn stop<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<StatusCode> {
+    Ok(
+        if b.containers()
+            .stop(&id, signal_param(&p), p.int("t")?)
+            .await?
+        {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::NOT_MODIFIED
+        },
+    )
 }
 
-async fn kill<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<StatusCode> {
+async fn kill<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<StatusCode> {
     b.containers().kill(&id, signal_param(&p)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn restart<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<StatusCode> {
-    b.containers().restart(&id, signal_param(&p), p.int("t")?).await?;
+async fn restart<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<StatusCode> {
+    b.containers()
+        .restart(&id, signal_param(&p), p.int("t")?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn wait<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<Response> {
+async fn wait<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
     let condition = match p.str("condition") {
         "" | "not-running" => WaitCondition::NotRunning,
         "next-exit" => WaitCondition::NextExit,
@@ -141,7 +169,11 @@ async fn wait<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Pa
         .into_response())
 }
 
-async fn remove<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<StatusCode> {
+async fn remove<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<StatusCode> {
     b.containers()
         .remove(&id, p.bool("force"), p.bool("v"), p.bool("link"))
         .await?;
@@ -156,12 +188,18 @@ fn stream_content_type(tty: bool) -> &'static str {
     }
 }
 
-async fn logs<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<Response> {
+async fn logs<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
     let parse_time = |key: &str| -> Result<Option<f64>, Error> {
         match p.str(key).trim() {
             "" | "0" => Ok(None),
             t => t.parse::<f64>().map(Some).map_err(|_| {
-                Error::invalid(format!("invalid value for {key}: {t:?} is not a Unix timestamp"))
+                Error::invalid(format!(
+                    "invalid value for {key}: {t:?} is not a Unix timestamp"
+                ))
             }),
         }
     };
@@ -199,17 +237,27 @@ async fn logs<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Pa
         .into_response())
 }
 
-async fn rename<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<StatusCode> {
+async fn rename<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<StatusCode> {
     b.containers().rename(&id, p.str("name")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn pause<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn pause<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     b.containers().pause(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unpause<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn unpause<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     b.containers().unpause(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,11 +276,17 @@ async fn prune<B: Backend>(State(b): State<Arc<B>>, p: Params) -> ApiResult<impl
     Ok(Json(b.containers().prune(p.filters()?).await?))
 }
 
-async fn changes<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn changes<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(b.containers().changes(&id).await?))
 }
 
-async fn export<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn export<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let stream = b.containers().export(&id).await?;
     Ok((
         StatusCode::OK,
@@ -242,11 +296,19 @@ async fn export<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>) -> 
         .into_response())
 }
 
-async fn top<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<impl IntoResponse> {
+async fn top<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(b.containers().top(&id, p.str("ps_args")).await?))
 }
 
-async fn resize<B: Backend>(State(b): State<Arc<B>>, Path(id): Path<String>, p: Params) -> ApiResult<StatusCode> {
+async fn resize<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<StatusCode> {
     let dim = |key: &str| -> Result<u32, Error> {
         let v = p.int(key)?.unwrap_or(0);
         u32::try_from(v).map_err(|_| Error::invalid(format!("invalid value for {key}: {v}")))

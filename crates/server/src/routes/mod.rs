@@ -25,7 +25,10 @@ pub fn app<B: Backend>(backend: Arc<B>) -> Router {
         .with_state(backend);
     // The version prefix must be stripped before routing, so the
     // middleware wraps the whole router rather than each route.
-    let versioned = tower::Layer::layer(&axum::middleware::from_fn(crate::version::middleware), inner);
+    let versioned = tower::Layer::layer(
+        &axum::middleware::from_fn(crate::version::middleware),
+        inner,
+    );
     Router::new().fallback_service(versioned)
 }
 

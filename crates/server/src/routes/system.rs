@@ -28,7 +28,10 @@ pub fn routes<B: Backend>() -> Router<Arc<B>> {
 async fn ping() -> Response {
     let mut resp = (StatusCode::OK, "OK").into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),

@@ -37,7 +37,10 @@ pub fn status_error(cmd: &str, err: CliError) -> CliError {
         return err;
     }
     let message = err.render(false).join("\n");
-    let message = message.strip_prefix("berth: ").unwrap_or(&message).to_string();
+    let message = message
+        .strip_prefix("berth: ")
+        .unwrap_or(&message)
+        .to_string();
     let code = if message.contains("executable file not found")
         || message.contains("no such file or directory")
         || message.contains("system cannot find the file specified")
@@ -97,14 +100,25 @@ mod tests {
 
     #[test]
     fn run_status_codes() {
-        let e = status_error("run", daemon("exec: \"nope\": executable file not found in $PATH"));
+        let e = status_error(
+            "run",
+            daemon("exec: \"nope\": executable file not found in $PATH"),
+        );
         assert_eq!(e.exit_code(), 127);
         assert_eq!(
             e.render(false),
-            vec!["berth: Error response from daemon: exec: \"nope\": executable file not found in $PATH\n\nRun 'berth run --help' for more information"]
+            vec![
+                "berth: Error response from daemon: exec: \"nope\": executable file not found in $PATH\n\nRun 'berth run --help' for more information"
+            ]
         );
-        assert_eq!(status_error("run", daemon("open /x: permission denied")).exit_code(), 126);
-        assert_eq!(status_error("run", daemon("No such image: x")).exit_code(), 125);
+        assert_eq!(
+            status_error("run", daemon("open /x: permission denied")).exit_code(),
+            126
+        );
+        assert_eq!(
+            status_error("run", daemon("No such image: x")).exit_code(),
+            125
+        );
         assert_eq!(status_error("run", CliError::Exit(3)).exit_code(), 3);
     }
 
@@ -124,7 +138,11 @@ mod tests {
             e.render(false)[0],
             "invalid argument \"20q\" for \"-m, --memory\" flag: invalid size: '20q'\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth run --help' for more information"
         );
-        let e = usage_error("create", "x", OptsError::Invalid("conflicting options".into()));
+        let e = usage_error(
+            "create",
+            "x",
+            OptsError::Invalid("conflicting options".into()),
+        );
         assert_eq!(
             e.render(false)[0],
             "berth: conflicting options\n\nRun 'berth create --help' for more information"

@@ -48,13 +48,22 @@ pub struct Args {
     pub flags: ContainerFlags,
     /// The image, then the command and its arguments: options end at the
     /// image, as docker parses them.
-    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 
 /// The image and the command from the trailing arguments. A leading
 /// `-x` there is a flag clap did not know.
-pub fn split_image<'a>(cmd: &str, usage: &str, args: &'a [String]) -> CliResult<(&'a str, &'a [String])> {
+pub fn split_image<'a>(
+    cmd: &str,
+    usage: &str,
+    args: &'a [String],
+) -> CliResult<(&'a str, &'a [String])> {
     let Some((first, rest)) = args.split_first() else {
         return Err(CliError::Plain(format!(
             "berth: 'berth {cmd}' requires at least 1 argument\n\nUsage:  berth {cmd} {usage}\n\nSee 'berth {cmd} --help' for more information"
@@ -174,16 +183,18 @@ pub async fn pull_image(ctx: &Ctx, image: &str, platform: Option<&str>, quiet: b
 
 /// Creates the container as docker's `createContainer` does and returns
 /// its ID.
-pub async fn create_container(ctx: &Ctx, mut cfg: CreateConfig, opts: &CreateOptions) -> CliResult<String> {
+pub async fn create_container(
+    ctx: &Ctx,
+    mut cfg: CreateConfig,
+    opts: &CreateOptions,
+) -> CliResult<String> {
     let mut cid = CidFile::create(&cfg.host_config().container_id_file)?;
     let image = cfg.config().image.clone();
     // IDs (64 hex digits) are never pulled.
     let named = Reference::parse_normalized(&image)
         .ok()
         .map(Reference::with_default_tag);
-    if named.is_none()
-        && !(image.len() == 64 && image.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
+    if named.is_none() && !(image.len() == 64 && image.bytes().all(|b| b.is_ascii_hexdigit())) {
         return Err(CliError::Plain("invalid reference format".into()));
     }
     let platform = opts.platform.as_deref().filter(|p| !p.is_empty());
@@ -208,7 +219,9 @@ pub async fn create_container(ctx: &Ctx, mut cfg: CreateConfig, opts: &CreateOpt
                 ));
             }
             pull_image(ctx, &image, platform, opts.quiet).await?;
-            ctx.client.container_create_as(&body, name, platform).await?
+            ctx.client
+                .container_create_as(&body, name, platform)
+                .await?
         }
         Err(e) => return Err(e.into()),
     };

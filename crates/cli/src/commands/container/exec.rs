@@ -24,7 +24,12 @@ pub struct Args {
     #[arg(long = "detach-keys", value_name = "string")]
     pub detach_keys: Option<String>,
     /// Set environment variables
-    #[arg(short = 'e', long = "env", value_name = "list", allow_hyphen_values = true)]
+    #[arg(
+        short = 'e',
+        long = "env",
+        value_name = "list",
+        allow_hyphen_values = true
+    )]
     pub env: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long = "env-file", value_name = "list")]

@@ -48,7 +48,11 @@ fn validate_output_path(path: &Path) -> CliResult {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let fail = |why: String| CliError::msg(format!("failed to export container: invalid output path: {why}"));
+    let fail = |why: String| {
+        CliError::msg(format!(
+            "failed to export container: invalid output path: {why}"
+        ))
+    };
     if !dir.is_dir() {
         return Err(fail(format!(
             "directory {:?} does not exist",

@@ -115,7 +115,10 @@ pub async fn wait_status(waiter: berth_client::Result<Waiter>) -> i32 {
     match result {
         Ok(r) => match r.error {
             Some(e) => {
-                term::err_line(&format!("berth: error waiting for container: {}", e.message));
+                term::err_line(&format!(
+                    "berth: error waiting for container: {}",
+                    e.message
+                ));
                 125
             }
             None => r.status_code as i32,

@@ -14,7 +14,8 @@ use crate::format::{self, ListSpec, TABLE, ellipsis, timefmt, truncate_id};
 use crate::goparse;
 use crate::term;
 
-const TABLE_FORMAT: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+const TABLE_FORMAT: &str =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 const RAW_FORMAT: &str = "container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n";
 const QUIET_FORMAT: &str = "{{.ID}}";
 
@@ -273,7 +274,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     let filters = parse_filters(&args.filter)?;
     let source = args.format.clone().unwrap_or_default();
     if !source.is_empty() && args.quiet {
-        term::err_line("WARNING: Ignoring custom format, because both --format and --quiet are set.");
+        term::err_line(
+            "WARNING: Ignoring custom format, because both --format and --quiet are set.",
+        );
     }
     let mut size = args.size;
     if !source.is_empty() {
@@ -372,7 +375,9 @@ CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS        
     fn ports_like_docker() {
         let p = |v: Value| displayable_ports(v.as_array().unwrap());
         assert_eq!(
-            p(json!([{"PrivatePort": 80, "Type": "tcp"}, {"PrivatePort": 81, "Type": "tcp"}, {"PrivatePort": 82, "Type": "udp"}])),
+            p(
+                json!([{"PrivatePort": 80, "Type": "tcp"}, {"PrivatePort": 81, "Type": "tcp"}, {"PrivatePort": 82, "Type": "udp"}])
+            ),
             "80-81/tcp, 82/udp"
         );
         assert_eq!(
@@ -391,7 +396,8 @@ CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS        
         let mut c = web();
         c["Image"] = json!("docker.io/library/busybox:1.36");
         assert_eq!(image_name(&c, true), "busybox:1.36");
-        c["Image"] = json!("sha256:6fd955f66c231c1a946653170d096fef8b9f2a7b0b4e9fbf0d1bdbad5ce34a8b");
+        c["Image"] =
+            json!("sha256:6fd955f66c231c1a946653170d096fef8b9f2a7b0b4e9fbf0d1bdbad5ce34a8b");
         assert_eq!(image_name(&c, true), "6fd955f66c23");
         c["Image"] = json!("");
         assert_eq!(image_name(&c, true), "<no image>");

@@ -33,7 +33,12 @@ pub struct Args {
     pub flags: ContainerFlags,
     /// The image, then the command and its arguments: options end at the
     /// image, as docker parses them.
-    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 
@@ -41,7 +46,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     create::validate_pull("run", &args.create.pull)?;
     let (image, command) = create::split_image("run", USAGE, &args.args)?;
     let mut cfg = opts::parse(&args.flags, image, command, create::cwd().as_deref())
-    .map_err(|e| usage_error("run", USAGE, e))?;
+        .map_err(|e| usage_error("run", USAGE, e))?;
     cfg.body.config.args_escaped = false;
     if args.detach {
         if !args.flags.attach.is_empty() {

@@ -67,7 +67,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     };
     let waiter = ctx.client.container_wait(&c.id, condition).await;
     if let Err(e) = ctx.client.container_start(&c.id).await {
-        if c.host_config.auto_remove && let Ok(w) = waiter {
+        if c.host_config.auto_remove
+            && let Ok(w) = waiter
+        {
             let _ = w.result().await;
         }
         session::rawterm::restore();

@@ -10,7 +10,12 @@ use crate::term;
 #[derive(clap::Args, Debug)]
 pub struct TopArgs {
     /// The container, then options given to ps
-    #[arg(value_name = "CONTAINER [ps OPTIONS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "CONTAINER [ps OPTIONS]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 
@@ -56,8 +61,12 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
                 let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
-                let na = std::str::from_utf8(&a[..da]).unwrap_or("0").trim_start_matches('0');
-                let nb = std::str::from_utf8(&b[..db]).unwrap_or("0").trim_start_matches('0');
+                let na = std::str::from_utf8(&a[..da])
+                    .unwrap_or("0")
+                    .trim_start_matches('0');
+                let nb = std::str::from_utf8(&b[..db])
+                    .unwrap_or("0")
+                    .trim_start_matches('0');
                 let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
                 if ord != std::cmp::Ordering::Equal {
                     return ord;
@@ -101,7 +110,10 @@ pub async fn port(ctx: &Ctx, args: PortArgs) -> CliResult {
     } else {
         for (from, bindings) in ports {
             for b in bindings.iter().flatten() {
-                out.push(format!("{from} -> {}", join_host_port(&b.host_ip, &b.host_port)));
+                out.push(format!(
+                    "{from} -> {}",
+                    join_host_port(&b.host_ip, &b.host_port)
+                ));
             }
         }
     }
@@ -118,9 +130,20 @@ mod tests {
 
     #[test]
     fn natural_order() {
-        let mut v = vec!["80/tcp -> 0.0.0.0:8080", "443/tcp -> 0.0.0.0:443", "9/udp -> :::9"];
+        let mut v = vec![
+            "80/tcp -> 0.0.0.0:8080",
+            "443/tcp -> 0.0.0.0:443",
+            "9/udp -> :::9",
+        ];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["9/udp -> :::9", "80/tcp -> 0.0.0.0:8080", "443/tcp -> 0.0.0.0:443"]);
+        assert_eq!(
+            v,
+            [
+                "9/udp -> :::9",
+                "80/tcp -> 0.0.0.0:8080",
+                "443/tcp -> 0.0.0.0:443"
+            ]
+        );
         assert_eq!(join_host_port("::", "80"), "[::]:80");
     }
 }

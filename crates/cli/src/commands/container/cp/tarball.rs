@@ -42,8 +42,7 @@ pub fn source_info(path: &str, follow: bool) -> io::Result<SourceInfo> {
             (path.ends_with('/') && base(path) != base(&resolved)).then(|| base(path));
         (resolved, rebase)
     };
-    let meta = fs::symlink_metadata(resolved.trim_end_matches("/.").trim_end_matches('/'))
-        .or_else(|_| fs::symlink_metadata(&resolved))?;
+    let meta = fs::symlink_metadata(&resolved)?;
     Ok(SourceInfo {
         path: resolved,
         is_dir: meta.is_dir(),

@@ -103,7 +103,12 @@ pub struct ContainerFlags {
     #[arg(long = "entrypoint", value_name = "string", allow_hyphen_values = true)]
     pub entrypoint: Option<String>,
     /// Set environment variables
-    #[arg(short = 'e', long = "env", value_name = "list", allow_hyphen_values = true)]
+    #[arg(
+        short = 'e',
+        long = "env",
+        value_name = "list",
+        allow_hyphen_values = true
+    )]
     pub env: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long = "env-file", value_name = "list")]
@@ -187,7 +192,11 @@ pub struct ContainerFlags {
     #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Tune container memory swappiness (0 to 100) (default -1)
-    #[arg(long = "memory-swappiness", value_name = "int", allow_hyphen_values = true)]
+    #[arg(
+        long = "memory-swappiness",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
     pub memory_swappiness: Option<String>,
     /// Attach a filesystem mount to the container
     #[arg(long = "mount", value_name = "mount")]
@@ -196,7 +205,11 @@ pub struct ContainerFlags {
     #[arg(long = "network", visible_alias = "net", value_name = "network")]
     pub network: Vec<String>,
     /// Add network-scoped alias for the container
-    #[arg(long = "network-alias", visible_alias = "net-alias", value_name = "list")]
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "list"
+    )]
     pub network_alias: Vec<String>,
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck", value_parser = bool_flag, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]

@@ -13,9 +13,7 @@ pub mod values;
 use std::collections::BTreeMap;
 
 use berth_api::types::config::{ContainerConfig, HealthConfig};
-use berth_api::types::container::{
-    ContainerCreateBody, HostConfig, LogConfig, NetworkingConfig,
-};
+use berth_api::types::container::{ContainerCreateBody, HostConfig, LogConfig, NetworkingConfig};
 use berth_api::version::ApiVersion;
 use serde_json::Value;
 
@@ -118,9 +116,7 @@ impl CreateConfig {
 /// Docker's namespace mode checks (`PidMode.Valid`, …).
 fn check_modes(f: &ContainerFlags) -> OptsResult<()> {
     let container_or_host = |m: &str| {
-        m.is_empty()
-            || m == "host"
-            || m.strip_prefix("container:").is_some_and(|c| !c.is_empty())
+        m.is_empty() || m == "host" || m.strip_prefix("container:").is_some_and(|c| !c.is_empty())
     };
     if !container_or_host(f.pid.as_deref().unwrap_or("")) {
         return Err(invalid("--pid: invalid PID mode"));
@@ -139,7 +135,9 @@ fn check_modes(f: &ContainerFlags) -> OptsResult<()> {
     Ok(())
 }
 
-fn env_and_labels(f: &ContainerFlags) -> OptsResult<(Option<Vec<String>>, BTreeMap<String, String>)> {
+fn env_and_labels(
+    f: &ContainerFlags,
+) -> OptsResult<(Option<Vec<String>>, BTreeMap<String, String>)> {
     let mut env = values::read_kv_files(&f.env_file, true).map_err(invalid)?;
     for e in &f.env {
         env.push(values::validate_env(e).map_err(flag_err("-e, --env", e))?);
@@ -175,7 +173,9 @@ fn healthcheck(f: &ContainerFlags) -> OptsResult<Option<HealthConfig>> {
         || start_interval != 0;
     if f.no_healthcheck {
         if have {
-            return Err(invalid("--no-healthcheck conflicts with --health-* options"));
+            return Err(invalid(
+                "--no-healthcheck conflicts with --health-* options",
+            ));
         }
         return Ok(Some(HealthConfig {
             test: Some(vec!["NONE".into()]),
@@ -209,7 +209,11 @@ fn healthcheck(f: &ContainerFlags) -> OptsResult<Option<HealthConfig>> {
 /// Docker's `parseSecurityOpts` and `parseSystemPaths`: a seccomp profile
 /// given as a file is sent as its compacted JSON; `systempaths=unconfined`
 /// becomes empty masked and read-only path lists.
-type SecurityParts = (Option<Vec<String>>, Option<Vec<String>>, Option<Vec<String>>);
+type SecurityParts = (
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+);
 
 fn security(opts: &[String]) -> OptsResult<SecurityParts> {
     let mut out = Vec::new();
@@ -328,7 +332,9 @@ pub fn parse(
     let (security_opt, masked, readonly) = security(&f.security_opt)?;
     let mut storage = BTreeMap::new();
     for o in &f.storage_opt {
-        let (k, v) = o.split_once('=').ok_or_else(|| invalid("invalid storage option"))?;
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| invalid("invalid storage option"))?;
         storage.insert(k.to_string(), v.to_string());
     }
     let health = healthcheck(f)?;

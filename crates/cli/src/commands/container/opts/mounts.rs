@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use berth_api::types::Empty;
-use berth_runtime::parse::{MountSpec, MountType, parse_mount_spec, parse_tmpfs, parse_volume_spec};
+use berth_runtime::parse::{
+    MountSpec, MountType, parse_mount_spec, parse_tmpfs, parse_volume_spec,
+};
 use serde_json::{Map, Value, json};
 
 /// `-v` values split as docker does: binds and named volumes go to

@@ -139,7 +139,9 @@ fn endpoint(n: &Attachment) -> Result<EndpointSettings, String> {
     }
     if !is_user_defined(&n.target) {
         if !n.aliases.is_empty() {
-            return Err("network-scoped aliases are only supported for user-defined networks".into());
+            return Err(
+                "network-scoped aliases are only supported for user-defined networks".into(),
+            );
         }
         if !n.links.is_empty() {
             return Err("links are only supported for user-defined networks".into());
@@ -205,7 +207,10 @@ pub fn parse_networks(values: &[String], legacy: &LegacyFlags<'_>) -> Result<Net
         }
         let ep = endpoint(n)?;
         if endpoints.contains_key(&n.target) {
-            return Err(format!("network {:?} is specified multiple times", n.target));
+            return Err(format!(
+                "network {:?} is specified multiple times",
+                n.target
+            ));
         }
         // A single network without options needs no endpoint settings.
         if i == 0 && single && ep == EndpointSettings::default() {

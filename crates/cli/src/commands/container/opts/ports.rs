@@ -80,7 +80,11 @@ fn split_parts(raw: &str) -> (String, String, String) {
         1 => (String::new(), String::new(), container),
         2 => (String::new(), parts[0].to_string(), container),
         3 => (parts[0].to_string(), parts[1].to_string(), container),
-        _ => (parts[..n - 2].join(":"), parts[n - 2].to_string(), container),
+        _ => (
+            parts[..n - 2].join(":"),
+            parts[n - 2].to_string(),
+            container,
+        ),
     }
 }
 

@@ -3,7 +3,9 @@
 //! defaults (`MemorySwappiness: -1`, empty lists rather than nulls).
 
 use berth_api::types::container::{DeviceMapping, HostConfig, Ulimit};
-use berth_runtime::parse::{parse_device, parse_nano_cpus, parse_sysctl, parse_ulimit, ram_in_bytes};
+use berth_runtime::parse::{
+    parse_device, parse_nano_cpus, parse_sysctl, parse_ulimit, ram_in_bytes,
+};
 
 use super::flags::ContainerFlags;
 use super::values;

@@ -58,9 +58,10 @@ fn print_differences(path: &str, ours: &Value, theirs: &Value) {
 
 #[test]
 fn bodies_match_the_docker_cli() {
-    let fixtures: Value =
-        serde_json::from_str(include_str!("../../../../tests/fixtures/docker_create.json"))
-            .unwrap();
+    let fixtures: Value = serde_json::from_str(include_str!(
+        "../../../../tests/fixtures/docker_create.json"
+    ))
+    .unwrap();
     let cases = fixtures.as_array().unwrap();
     assert!(cases.len() >= 12);
     for case in cases {
@@ -114,7 +115,10 @@ fn flag_errors_name_the_flag() {
     ));
     assert!(matches!(
         err(&["--ulimit", "foo=1", "busybox"]),
-        OptsError::Flag { flag: "--ulimit", .. }
+        OptsError::Flag {
+            flag: "--ulimit",
+            ..
+        }
     ));
     assert!(matches!(
         err(&["--health-interval", "5x", "busybox"]),
@@ -123,7 +127,10 @@ fn flag_errors_name_the_flag() {
     ));
     assert!(matches!(
         err(&["-a", "stdbogus", "busybox"]),
-        OptsError::Flag { flag: "-a, --attach", .. }
+        OptsError::Flag {
+            flag: "-a, --attach",
+            ..
+        }
     ));
     assert_eq!(
         err(&["--rm", "--restart", "always", "busybox"]),
@@ -163,8 +170,14 @@ fn flag_errors_name_the_flag() {
 
 #[test]
 fn relative_binds_and_mounts_use_the_working_directory() {
-    let cfg = build(&["-v", "./data:/data", "--mount", "type=bind,src=./m,dst=/m", "busybox"])
-        .unwrap();
+    let cfg = build(&[
+        "-v",
+        "./data:/data",
+        "--mount",
+        "type=bind,src=./m,dst=/m",
+        "busybox",
+    ])
+    .unwrap();
     assert_eq!(
         cfg.host_config().binds.as_deref(),
         Some(&["/home/u/data:/data".to_string()][..])

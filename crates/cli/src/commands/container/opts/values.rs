@@ -48,8 +48,8 @@ pub fn validate_label(val: &str) -> Result<String, String> {
 pub fn read_kv_files(files: &[String], lookup: bool) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for path in files {
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("open {path}: {}", os_error_text(&e)))?;
+        let file =
+            std::fs::File::open(path).map_err(|e| format!("open {path}: {}", os_error_text(&e)))?;
         let reader = BufReader::new(file);
         for (n, line) in reader.split(b'\n').enumerate() {
             let line = line.map_err(|e| format!("read {path}: {}", os_error_text(&e)))?;
@@ -227,7 +227,11 @@ fn device_path(val: &str) -> Result<(&str, &str), String> {
 /// `--device-read-bps /dev/sda:1mb`.
 pub fn throttle_bps_device(val: &str) -> Result<ThrottleDevice, String> {
     let (path, rate) = device_path(val)?;
-    let invalid = || format!("invalid rate for device: {val}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb");
+    let invalid = || {
+        format!(
+            "invalid rate for device: {val}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb"
+        )
+    };
     let rate = ram_in_bytes(rate).map_err(|_| invalid())?;
     let rate = u64::try_from(rate).map_err(|_| invalid())?;
     Ok(ThrottleDevice {
@@ -371,6 +375,9 @@ mod tests {
         );
         assert_eq!(weight_device("/dev/sda:200").unwrap().weight, 200);
         assert!(weight_device("/dev/sda:5").is_err());
-        assert_eq!(weight_device("/dev/sda").unwrap_err(), "bad format: /dev/sda");
+        assert_eq!(
+            weight_device("/dev/sda").unwrap_err(),
+            "bad format: /dev/sda"
+        );
     }
 }

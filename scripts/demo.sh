@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs Berth's main job: installs what is missing,
 # builds Berth, starts berthd (unless one already answers), makes the
-# busybox image from Debian's busybox-static and uses it.
+# busybox image from Debian's busybox-static and runs containers from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +28,10 @@ scripts/mkimage-busybox.sh | berth import -c 'CMD ["sh"]' - busybox:latest
 berth images
 berth image inspect --format '{{.Id}} {{.Config.Cmd}} {{.Architecture}}' busybox
 berth history busybox
+echo "demo: running a container"
+berth run --rm busybox echo "hello from a Berth container"
+berth run -d --name berth-demo busybox sleep 1000 >/dev/null
+berth ps
+berth exec berth-demo uname -a || true
+berth rm -f berth-demo >/dev/null
 echo "demo: berthd keeps running; stop it with: kill \$(cat /run/berth.pid)"

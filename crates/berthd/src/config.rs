@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use berth_daemon::DaemonConfig;
-use berth_daemon::config::RuntimeConfig;
+use berth_daemon::config::{AddressPool, RuntimeConfig};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde::Deserialize;
@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub bridge: Option<String>,
     pub bip: Option<String>,
+    pub default_bridge_name: Option<String>,
+    pub default_address_pools: Option<Vec<AddressPool>>,
     pub iptables: Option<bool>,
     pub icc: Option<bool>,
     pub mtu: Option<u32>,
@@ -178,6 +180,20 @@ pub fn resolve(
         log_level: merge!("log_level", flags.log_level, file.log_level),
         bridge: merge_opt!("bridge", flags.bridge, file.bridge),
         bip: merge_opt!("bip", flags.bip, file.bip),
+        default_bridge_name: merge_opt!(
+            "default_bridge_name",
+            flags.default_bridge_name,
+            file.default_bridge_name
+        ),
+        default_address_pools: if pick("default_address_pools") {
+            flags
+                .default_address_pools
+                .iter()
+                .map(|p| parse_pool(p))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            file.default_address_pools.unwrap_or_default()
+        },
         iptables: merge!("iptables", flags.iptables, file.iptables),
         icc: merge!("icc", flags.icc, file.icc),
         mtu: merge_opt!("mtu", flags.mtu, file.mtu),
@@ -247,6 +263,8 @@ fn file_keys(file: &FileConfig) -> Vec<&'static str> {
     add(file.log_level.is_some(), "log-level");
     add(file.bridge.is_some(), "bridge");
     add(file.bip.is_some(), "bip");
+    add(file.default_bridge_name.is_some(), "default-bridge-name");
+    add(file.default_address_pools.is_some(), "default-address-pools");
     add(file.iptables.is_some(), "iptables");
     add(file.icc.is_some(), "icc");
     add(file.mtu.is_some(), "mtu");
@@ -290,6 +308,33 @@ pub fn validate(d: &DaemonConfig, tls: &TlsSettings) -> Result<(), String> {
     if let Some(bip) = &d.bip {
         check_cidr(bip).map_err(|e| format!("invalid --bip {bip:?}: {e}"))?;
     }
+    if d.bridge.is_some() && d.default_bridge_name.is_some() {
+        return Err(
+            "you specified --bridge and --default-bridge-name, which are mutually exclusive: --bridge names an existing bridge for the default network, --default-bridge-name the bridge berthd creates for it"
+                .to_string(),
+        );
+    }
+    if let Some(name) = &d.default_bridge_name {
+        if name.is_empty() || name.len() > 15 || name.contains(['/', ':', ' ']) || name == "none" {
+            return Err(format!(
+                "invalid --default-bridge-name {name:?}: an interface name of at most 15 characters"
+            ));
+        }
+    }
+    for p in &d.default_address_pools {
+        check_cidr(&p.base).map_err(|e| format!("invalid default address pool {:?}: {e}", p.base))?;
+        let prefix: u8 = p
+            .base
+            .split_once('/')
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(0);
+        if p.size < prefix || p.size > 30 {
+            return Err(format!(
+                "invalid default address pool {}: size {} must be between {prefix} and 30",
+                p.base, p.size
+            ));
+        }
+    }
     if let Some(mtu) = d.mtu {
         if !(68..=65535).contains(&mtu) {
             return Err(format!("invalid --mtu {mtu}: must be between 68 and 65535"));
@@ -323,6 +368,33 @@ pub fn validate(d: &DaemonConfig, tls: &TlsSettings) -> Result<(), String> {
         return Err("--tlsverify cannot be combined with --tls=false".to_string());
     }
     Ok(())
+}
+
+/// `base=172.30.0.0/16,size=24` of `--default-address-pool`.
+fn parse_pool(text: &str) -> Result<AddressPool, String> {
+    let mut base = None;
+    let mut size = None;
+    for part in text.split(',') {
+        match part.split_once('=') {
+            Some(("base", v)) => base = Some(v.to_string()),
+            Some(("size", v)) => {
+                size = Some(v.parse::<u8>().map_err(|_| {
+                    format!("invalid --default-address-pool {text:?}: size {v:?} is not a number")
+                })?)
+            }
+            _ => {
+                return Err(format!(
+                    "invalid --default-address-pool {text:?}: expected base=CIDR,size=N"
+                ));
+            }
+        }
+    }
+    match (base, size) {
+        (Some(base), Some(size)) => Ok(AddressPool { base, size }),
+        _ => Err(format!(
+            "invalid --default-address-pool {text:?}: expected base=CIDR,size=N"
+        )),
+    }
 }
 
 fn check_cidr(text: &str) -> Result<(), String> {

@@ -60,6 +60,15 @@ pub struct Flags {
     #[arg(long, value_name = "CIDR")]
     pub bip: Option<String>,
 
+    /// Name of the bridge berthd creates for the default network (Berth
+    /// option; default berth0)
+    #[arg(long, value_name = "NAME")]
+    pub default_bridge_name: Option<String>,
+
+    /// Default address pool for new networks (base=CIDR,size=PREFIX)
+    #[arg(long = "default-address-pool", value_name = "base=CIDR,size=N")]
+    pub default_address_pools: Vec<String>,
+
     /// Enable addition of firewall rules
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
@@ -141,6 +150,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("log_level", "log-level"),
     ("bridge", "bridge"),
     ("bip", "bip"),
+    ("default_bridge_name", "default-bridge-name"),
+    ("default_address_pools", "default-address-pools"),
     ("iptables", "iptables"),
     ("icc", "icc"),
     ("mtu", "mtu"),

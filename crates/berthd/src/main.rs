@@ -103,7 +103,10 @@ async fn serve(settings: &mut Settings, logging: &Logging) -> Result<(), String>
     let app = berth_server::app(daemon.clone());
     notify_systemd("READY=1");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "berthd started");
-    let shutdown = wait_for_shutdown(settings.clone(), logging, daemon.clone());
+    // Handlers are installed before the first request can be served, so a
+    // SIGTERM right after start-up is never the default (fatal) action.
+    let signals = Signals::install()?;
+    let shutdown = wait_for_shutdown(signals, settings.clone(), logging, daemon.clone());
     berth_server::listener::serve(listeners, app, shutdown).await;
     notify_systemd("STOPPING=1");
     tracing::info!("shutting down");
@@ -112,17 +115,30 @@ async fn serve(settings: &mut Settings, logging: &Logging) -> Result<(), String>
     Ok(())
 }
 
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, String> {
+        let err = |e: std::io::Error| format!("cannot install signal handlers: {e}");
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(err)?,
+            int: signal(SignalKind::interrupt()).map_err(err)?,
+            hup: signal(SignalKind::hangup()).map_err(err)?,
+        })
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT; reloads the reloadable options on SIGHUP.
-async fn wait_for_shutdown(settings: Settings, logging: &Logging, daemon: Arc<Daemon>) {
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop berthd with SIGKILL");
-        std::future::pending::<()>().await;
-        return;
-    };
+async fn wait_for_shutdown(signals: Signals, settings: Settings, logging: &Logging, daemon: Arc<Daemon>) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM received"); return; }

@@ -11,6 +11,14 @@ pub struct RuntimeConfig {
     pub runtime_args: Vec<String>,
 }
 
+/// One `--default-address-pool` (`default-address-pools` in daemon.json):
+/// new networks take `size`-bit subnets of `base`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AddressPool {
+    pub base: String,
+    pub size: u8,
+}
+
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub data_root: PathBuf,
@@ -22,6 +30,11 @@ pub struct DaemonConfig {
     pub log_level: String,
     pub bridge: Option<String>,
     pub bip: Option<String>,
+    /// The bridge berthd creates for the default network (`berth0`).
+    pub default_bridge_name: Option<String>,
+    /// Where the subnets of new networks come from (Docker's pools when
+    /// empty).
+    pub default_address_pools: Vec<AddressPool>,
     pub iptables: bool,
     pub icc: bool,
     pub mtu: Option<u32>,
@@ -48,6 +61,8 @@ impl Default for DaemonConfig {
             log_level: "info".to_string(),
             bridge: None,
             bip: None,
+            default_bridge_name: None,
+            default_address_pools: Vec::new(),
             iptables: true,
             icc: true,
             mtu: None,

@@ -5,9 +5,11 @@ pub mod blocking;
 pub mod config;
 pub mod containers;
 pub mod events;
+pub mod exec;
 pub mod glob;
 pub mod host;
 pub mod images;
+pub mod networks;
 pub mod runtimes;
 pub mod startup;
 pub mod system;
@@ -24,8 +26,10 @@ pub use config::DaemonConfig;
 use containers::ContainerService;
 use containers::backend::ContainerApi;
 use events::EventService;
+use exec::{ExecApi, ExecService};
 use images::ImageService;
 use images::backend::ImageApi;
+use networks::{NetworkApi, NetworkService};
 use system::SystemService;
 
 /// Every service of a running daemon.
@@ -34,9 +38,13 @@ pub struct Daemon {
     pub images: Arc<ImageService>,
     pub system: Arc<SystemService>,
     pub containers: Arc<ContainerService>,
+    pub exec: Arc<ExecService>,
+    pub networks: Arc<NetworkService>,
     image_api: ImageApi,
     system_api: SystemApi,
     container_api: ContainerApi,
+    exec_api: ExecApi,
+    network_api: NetworkApi,
 }
 
 impl Daemon {
@@ -47,14 +55,23 @@ impl Daemon {
         let image_api = ImageApi(parts.images.clone());
         let system_api = SystemApi(parts.system.clone());
         let container_api = ContainerApi(parts.containers.clone());
+        let exec_api = ExecApi(parts.exec.clone());
+        let network_api = NetworkApi {
+            networks: parts.networks.clone(),
+            containers: parts.containers.clone(),
+        };
         Ok(Arc::new(Daemon {
             events: parts.events,
             images: parts.images,
             system: parts.system,
             containers: parts.containers,
+            exec: parts.exec,
+            networks: parts.networks,
             image_api,
             system_api,
             container_api,
+            exec_api,
+            network_api,
         }))
     }
 
@@ -68,6 +85,14 @@ impl Daemon {
     /// streams and unmounts layers no running container uses.
     pub async fn shutdown(&self) {
         let still_running = self.containers.shutdown().await;
+        // Proxies and DNS servers stop; the firewall table goes when no
+        // container needs it.
+        let ctl = self.networks.ctl.clone();
+        let _ = blocking::run(move || {
+            ctl.shutdown();
+            Ok(())
+        })
+        .await;
         self.events.close();
         if still_running {
             tracing::info!("containers keep running (live-restore); their layers stay mounted");
@@ -113,9 +138,19 @@ impl Backend for Daemon {
     type System = SystemApi;
     type Images = ImageApi;
     type Containers = ContainerApi;
+    type Exec = ExecApi;
+    type Networks = NetworkApi;
 
     fn containers(&self) -> &ContainerApi {
         &self.container_api
+    }
+
+    fn exec(&self) -> &ExecApi {
+        &self.exec_api
+    }
+
+    fn networks(&self) -> &NetworkApi {
+        &self.network_api
     }
 
     fn system(&self) -> &SystemApi {

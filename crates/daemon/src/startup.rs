@@ -15,6 +15,7 @@ use crate::config::DaemonConfig;
 use crate::containers::record::ContainerStore;
 use crate::containers::{ContainerService, Ctx, Users};
 use crate::events::EventService;
+use crate::exec::ExecService;
 use crate::host::HostFacts;
 use crate::images::ImageService;
 use crate::runtimes;
@@ -25,6 +26,8 @@ pub struct Parts {
     pub images: Arc<ImageService>,
     pub system: Arc<SystemService>,
     pub containers: Arc<ContainerService>,
+    pub exec: Arc<ExecService>,
+    pub networks: Arc<crate::networks::NetworkService>,
 }
 
 fn sys(what: String) -> impl FnOnce(std::io::Error) -> Error {
@@ -97,12 +100,15 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
         );
     }
     let shim_binary = find_shim();
+    // The default bridge, user networks and their bridges (networks/).
+    let networks = crate::networks::open(&config, &host_resolv, events.clone())?;
     let ctx = Ctx {
         store: ContainerStore::open(&config.data_root.join("containers"))?,
         images: image_service.clone(),
         layers: layers.clone(),
         events: events.clone(),
         netns: berth_network::netns::NetnsManager::new(&config.exec_root.join("netns"))?,
+        networks: networks.clone(),
         runtimes: oci_runtimes,
         host,
         ncpu: facts.ncpu,
@@ -110,6 +116,9 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
         config: config.clone(),
     };
     let containers = ContainerService::new(ctx);
+    let exec = ExecService::new(containers.clone());
+    let hooks: Arc<dyn crate::containers::health::ExecHooks> = exec.clone();
+    containers.set_exec_hooks(Arc::downgrade(&hooks));
     let users = Arc::new(Users(Arc::downgrade(&containers)));
     image_service.set_users(users.clone());
     let system = Arc::new(SystemService {
@@ -134,6 +143,8 @@ pub fn open(config: DaemonConfig) -> Result<Parts, Error> {
         images: image_service,
         system,
         containers,
+        exec,
+        networks,
     })
 }
 

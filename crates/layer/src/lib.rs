@@ -8,6 +8,7 @@ pub mod decompress;
 pub mod digest;
 pub mod driver;
 pub mod error;
+pub mod inroot;
 pub mod store;
 mod sys;
 pub mod tar;

@@ -67,6 +67,42 @@ pub fn open_in_root(
     flags: c_int,
     mode: u32,
 ) -> io::Result<OwnedFd> {
+    openat2(
+        root,
+        path,
+        flags,
+        mode,
+        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+    )
+}
+
+/// `openat2(2)` resolving `path` strictly beneath `dir`: `..` past `dir`,
+/// absolute paths and absolute symlinks fail with `EXDEV`, magic links are
+/// refused. An empty path opens `dir` itself.
+pub fn open_beneath(
+    dir: BorrowedFd<'_>,
+    path: &[u8],
+    flags: c_int,
+    mode: u32,
+) -> io::Result<OwnedFd> {
+    openat2(
+        dir,
+        path,
+        flags,
+        mode,
+        libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+    )
+}
+
+/// `openat2(2)` with the `RESOLVE_*` flags `resolve`; retried when
+/// interrupted or when a concurrent rename raced with the lookup.
+fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &[u8],
+    flags: c_int,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
     let path = if path.is_empty() { &b"."[..] } else { path };
     let c = cstring(path)?;
     let how = OpenHow {
@@ -76,13 +112,13 @@ pub fn open_in_root(
         } else {
             0
         },
-        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+        resolve,
     };
     loop {
         let ret = unsafe {
             libc::syscall(
                 libc::SYS_openat2,
-                root.as_raw_fd(),
+                dir.as_raw_fd(),
                 c.as_ptr(),
                 &how as *const OpenHow,
                 std::mem::size_of::<OpenHow>(),
@@ -240,6 +276,33 @@ pub fn utimensat_nofollow(
         )
     })
     .map(drop)
+}
+
+/// The value of the extended attribute `name` of the open file `fd`;
+/// `None` when it has none (or the filesystem has no xattrs).
+pub fn fgetxattr(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        let n = unsafe {
+            libc::fgetxattr(
+                fd.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Ok(Some(buf));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ENODATA | libc::ENOTSUP) => return Ok(None),
+            Some(libc::ERANGE) if buf.len() < (1 << 20) => buf.resize(buf.len() * 4, 0),
+            Some(libc::EINTR) => {}
+            _ => return Err(err),
+        }
+    }
 }
 
 pub fn fsetxattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Result<()> {

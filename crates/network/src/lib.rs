@@ -1,4 +1,19 @@
-//! Container networking. For now: network namespaces that the daemon
-//! creates (loopback up) and that containers join by path.
+//! Container networking: network namespaces, the network controller
+//! (networks, IPAM, the bridge driver), the nftables firewall, published
+//! ports with the userland proxy, and the embedded DNS server.
 
+pub mod bridge;
+pub mod cidr;
+pub mod controller;
+pub mod dns;
+pub mod firewall;
+pub mod ipam;
+pub mod model;
+pub mod netlink;
 pub mod netns;
+pub mod ports;
+pub mod proxy;
+pub mod sandbox;
+
+pub use controller::{Controller, Options};
+pub use sandbox::{AttachSpec, EndpointRequest};

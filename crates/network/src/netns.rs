@@ -92,6 +92,37 @@ impl NetnsManager {
     }
 }
 
+/// Moves the calling thread into the network namespace at `path`. Only
+/// for threads that exist for this purpose (see [`run_in`]).
+pub fn enter(path: &Path) -> Result<(), Error> {
+    let file = fs::File::open(path)
+        .map_err(|e| sys(format!("cannot open network namespace {}", path.display()), e))?;
+    // SAFETY: setns(2) on a descriptor we hold; it changes only this thread.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(sys(
+            format!("cannot enter network namespace {}", path.display()),
+            io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `f` on a short-lived thread inside the network namespace at
+/// `path` (sockets it creates stay in that namespace).
+pub fn run_in<T: Send>(
+    path: &Path,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<T, Error> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            enter(path)?;
+            f()
+        })
+        .join()
+        .map_err(|_| Error::system("network namespace thread panicked"))?
+    })
+}
+
 fn bind_mount(source: &Path, target: &Path) -> io::Result<()> {
     let src = CString::new(source.as_os_str().as_encoded_bytes())?;
     let dst = CString::new(target.as_os_str().as_encoded_bytes())?;

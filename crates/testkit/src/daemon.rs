@@ -43,6 +43,9 @@ pub struct TestDaemon {
     pub log: PathBuf,
     extra_args: Vec<String>,
     child: Option<Child>,
+    /// The daemon's own bridge, subnets and firewall table (netslot.rs),
+    /// deleted when the daemon is dropped.
+    pub net: crate::netslot::NetSlot,
 }
 
 impl TestDaemon {
@@ -68,6 +71,7 @@ impl TestDaemon {
             dir,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             child: None,
+            net: crate::netslot::NetSlot::acquire(),
         };
         if !d.config_file.exists() {
             std::fs::write(&d.config_file, "{}").unwrap_or_else(|e| panic!("daemon.json: {e}"));
@@ -88,8 +92,24 @@ impl TestDaemon {
             .arg(&self.pidfile)
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
-            .arg("--debug")
-            .args(&self.extra_args);
+            .arg("--debug");
+        // Each test daemon has its own default bridge and subnets, unless
+        // the test chose networking options itself.
+        let given = |flags: &[&str]| {
+            self.extra_args
+                .iter()
+                .any(|a| flags.iter().any(|f| a == f || a.starts_with(&format!("{f}="))))
+        };
+        if !given(&["--bridge", "-b", "--default-bridge-name"]) {
+            cmd.arg("--default-bridge-name").arg(self.net.bridge());
+        }
+        if !given(&["--bridge", "-b", "--bip"]) {
+            cmd.arg("--bip").arg(self.net.bip());
+        }
+        if !given(&["--default-address-pool"]) {
+            cmd.arg("--default-address-pool").arg(self.net.pool());
+        }
+        cmd.args(&self.extra_args);
         cmd
     }
 

@@ -7,7 +7,9 @@ pub mod busybox;
 pub mod containers;
 pub mod daemon;
 pub mod http;
+pub mod netslot;
 pub mod tarbuild;
+pub mod upgrade;
 
 pub use daemon::TestDaemon;
 pub use http::Response;

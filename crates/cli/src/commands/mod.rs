@@ -4,8 +4,10 @@ pub mod container;
 pub mod image;
 pub mod info;
 pub mod inspect;
+pub mod network;
 pub mod system;
 pub mod version;
+pub mod volume;
 
 use berth_api::filters::Filters;
 use clap::Subcommand;
@@ -25,9 +27,13 @@ pub enum Command {
     Ps(container::ps::Args),
     /// Attach local standard input, output, and error streams to a running container
     Attach(container::attach::Args),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(container::cp::Args),
     /// Create a new container
     #[command(disable_help_flag = true)]
     Create(container::create::Args),
+    /// Get real time events from the server
+    Events(system::events::Args),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(container::files::DiffArgs),
     /// Export a container's filesystem as a tar archive
@@ -48,6 +54,8 @@ pub enum Command {
     Rm(container::lifecycle::RmArgs),
     /// Start one or more stopped containers
     Start(container::start::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(container::stats::Args),
     /// Stop one or more running containers
     Stop(container::lifecycle::StopArgs),
     /// Display the running processes of a container
@@ -61,6 +69,12 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Show the Berth version information
     Version(version::Args),
     /// Display system-wide information
@@ -97,7 +111,9 @@ impl Command {
             Command::Exec(a) => C::Exec(a).run(ctx).await,
             Command::Ps(a) => C::Ls(a).run(ctx).await,
             Command::Attach(a) => C::Attach(a).run(ctx).await,
+            Command::Cp(a) => C::Cp(a).run(ctx).await,
             Command::Create(a) => C::Create(a).run(ctx).await,
+            Command::Events(a) => system::events::run(ctx, a).await,
             Command::Diff(a) => C::Diff(a).run(ctx).await,
             Command::Export(a) => C::Export(a).run(ctx).await,
             Command::Kill(a) => C::Kill(a).run(ctx).await,
@@ -108,12 +124,15 @@ impl Command {
             Command::Restart(a) => C::Restart(a).run(ctx).await,
             Command::Rm(a) => C::Rm(a).run(ctx).await,
             Command::Start(a) => C::Start(a).run(ctx).await,
+            Command::Stats(a) => C::Stats(a).run(ctx).await,
             Command::Stop(a) => C::Stop(a).run(ctx).await,
             Command::Top(a) => C::Top(a).run(ctx).await,
             Command::Unpause(a) => C::Unpause(a).run(ctx).await,
             Command::Update(a) => C::Update(a).run(ctx).await,
             Command::Wait(a) => C::Wait(a).run(ctx).await,
             Command::Container(c) => c.run(ctx).await,
+            Command::Network(c) => c.run(ctx).await,
+            Command::Volume(c) => c.run(ctx).await,
             Command::Version(a) => version::run(ctx, a).await,
             Command::Info(a) => info::run(ctx, a).await,
             Command::Images(a) => image::ls::run(ctx, a, true).await,

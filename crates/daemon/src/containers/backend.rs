@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use berth_api::Error;
 use berth_api::filters::Filters;
+use berth_api::types::archive::ContainerPathStat;
 use berth_api::types::container::{
     ContainerCreateBody, ContainerCreateResponse, ContainerInspect, ContainerSummary,
     ContainersPruneResponse, FilesystemChange, TopResponse, UpdateConfig, UpdateResponse,
@@ -13,8 +14,8 @@ use berth_api::types::container::{
 };
 use berth_api::version::ApiVersion;
 use berth_server::backend::{
-    AttachOptions, AttachSession, ByteStream, ContainerBackend, ContainerListOptions, LogsOptions,
-    WaitCondition,
+    AttachOptions, AttachSession, BodyReader, ByteStream, ContainerBackend, ContainerListOptions,
+    ExtractToDirOptions, LogsOptions, WaitCondition,
 };
 
 use super::ContainerService;
@@ -119,6 +120,27 @@ impl ContainerBackend for ContainerApi {
         self.0.export(id).await
     }
 
+    async fn stat_path(&self, id: &str, path: &str) -> Result<ContainerPathStat, Error> {
+        self.0.stat_path(id, path).await
+    }
+
+    async fn archive_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<(ContainerPathStat, ByteStream), Error> {
+        self.0.archive_path(id, path).await
+    }
+
+    async fn extract_to_dir(
+        &self,
+        id: &str,
+        opts: ExtractToDirOptions,
+        body: BodyReader,
+    ) -> Result<(), Error> {
+        self.0.extract_to_dir(id, opts, body).await
+    }
+
     async fn top(&self, id: &str, ps_args: &str) -> Result<TopResponse, Error> {
         self.0.top(id, ps_args).await
     }
@@ -129,5 +151,9 @@ impl ContainerBackend for ContainerApi {
 
     async fn resize(&self, id: &str, height: u32, width: u32) -> Result<(), Error> {
         self.0.resize(id, height, width).await
+    }
+
+    async fn stats(&self, id: &str, stream: bool, one_shot: bool) -> Result<ByteStream, Error> {
+        self.0.stats(id, stream, one_shot).await
     }
 }

@@ -256,6 +256,7 @@ impl ContainerService {
                 config.working_dir
             )));
         }
+        super::health::validate(config.healthcheck.as_ref())?;
         let rp = &hc.restart_policy;
         if !RESTART_POLICIES.contains(&rp.name.as_str()) {
             return Err(Error::invalid(format!(
@@ -381,16 +382,7 @@ impl ContainerService {
                 hc.runtime
             )));
         }
-        match hc.network_mode.as_str() {
-            "" | "default" | "none" | "host" => {}
-            m if m.starts_with("container:") => {
-                let target = &m["container:".len()..];
-                self.get(target)?;
-            }
-            other => {
-                return Err(Error::not_found(format!("network {other} not found")));
-            }
-        }
+        // The network mode is checked by plan_networks (network.rs).
         mount_specs(hc)?;
         Ok(warnings)
     }
@@ -418,9 +410,8 @@ impl ContainerService {
         if argv.is_empty() {
             return Err(Error::invalid("No command specified"));
         }
-        if hc.network_mode.is_empty() || hc.network_mode == "default" {
-            hc.network_mode = "none".to_string();
-        }
+        // Network mode (default `bridge`), endpoints, ports, links: network.rs.
+        let networks = self.plan_networks(&config, &mut hc, body.networking_config.as_ref())?;
         if hc.runtime.is_empty() {
             hc.runtime = self.ctx.runtimes.default.clone();
         }
@@ -449,7 +440,7 @@ impl ContainerService {
                 id[..12].to_string()
             };
         }
-        let result = self.create_files(&id, &name, config, hc, &image);
+        let result = self.create_files(&id, &name, config, hc, networks, &image);
         match result {
             Ok(container) => {
                 self.insert(container.clone());
@@ -473,6 +464,7 @@ impl ContainerService {
         name: &str,
         config: ContainerConfig,
         hc: HostConfig,
+        networks: std::collections::BTreeMap<String, berth_api::types::container::EndpointSettings>,
         image: &berth_image::image_store::Image,
     ) -> Result<Arc<Container>, Error> {
         let dir = self.ctx.store.create_dir(id)?;
@@ -504,7 +496,8 @@ impl ContainerService {
             runtime: hc.runtime.clone(),
             config,
             host_config: hc,
-            networks: Default::default(),
+            networks,
+            ports: Default::default(),
             mounts,
             state: State::default(),
             restart_count: 0,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use berth_api::Error;
-use berth_api::types::container::{ContainerInspect, EndpointSettings, NetworkSettings};
+use berth_api::types::container::ContainerInspect;
 use berth_api::types::image::GraphDriverData;
 
 use super::ContainerService;
@@ -13,19 +13,6 @@ impl ContainerService {
         let c = self.get(name)?;
         let rec = c.snapshot();
         let dir = self.ctx.store.dir_of(&rec.id);
-        let host_mode = rec.host_config.network_mode == "host";
-        let mut networks: BTreeMap<String, EndpointSettings> = rec.networks.clone();
-        if networks.is_empty() && !rec.host_config.network_mode.starts_with("container:") {
-            networks.insert(
-                rec.host_config.network_mode.clone(),
-                EndpointSettings::default(),
-            );
-        }
-        let sandbox_key = if rec.state.status.has_process() && !host_mode {
-            self.ctx.netns.path(&rec.id).display().to_string()
-        } else {
-            String::new()
-        };
         let (size_rw, size_root_fs) = if size {
             let (rw, root) = self.sizes(&rec.id, &rec.image_id.to_string());
             (Some(rw), Some(root))
@@ -69,7 +56,7 @@ impl ContainerService {
             mount_label: String::new(),
             process_label: String::new(),
             app_armor_profile: String::new(),
-            exec_ids: None,
+            exec_ids: self.exec_ids(&rec.id),
             host_config: rec.host_config.clone(),
             graph_driver: GraphDriverData {
                 data: BTreeMap::new(),
@@ -79,16 +66,8 @@ impl ContainerService {
             size_root_fs,
             mounts: rec.mounts.clone(),
             config: rec.config.clone(),
-            network_settings: NetworkSettings {
-                sandbox_id: if sandbox_key.is_empty() {
-                    String::new()
-                } else {
-                    rec.id.clone()
-                },
-                sandbox_key,
-                networks,
-                ..Default::default()
-            },
+            // Networks, addresses, ports: network.rs.
+            network_settings: self.network_settings(&rec),
         })
     }
 }

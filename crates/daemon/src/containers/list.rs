@@ -225,7 +225,7 @@ pub fn summary(rec: &Record, now: chrono::DateTime<Utc>) -> ContainerSummary {
         image_id: rec.image_id.to_string(),
         command: command_string(rec),
         created: rec.created.timestamp(),
-        ports: Vec::new(),
+        ports: super::network::summary_ports(rec),
         size_rw: None,
         size_root_fs: None,
         labels: rec.config.labels.clone().unwrap_or_default(),

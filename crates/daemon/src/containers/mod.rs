@@ -1,14 +1,17 @@
 //! The container service: the table of containers, names, and every
 //! container operation of the API, one verb per module.
 
+mod archive;
 mod attach;
 mod create;
 mod files;
+pub mod health;
 mod inspect;
 mod list;
 mod logs;
 mod monitor;
 pub mod names;
+mod network;
 mod ops;
 pub mod record;
 mod recover;
@@ -16,6 +19,7 @@ mod remove;
 pub mod signals;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
 
 pub mod backend;
@@ -39,7 +43,9 @@ use crate::system::ContainerCounts;
 use record::{ContainerStore, Record};
 use state::Status;
 
+pub use attach::parse_detach_keys;
 pub use files::host_resolvers_all_loopback as files_host_resolvers_all_loopback;
+pub use stats::Sample;
 
 /// What waiters see change.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +170,8 @@ pub struct Ctx {
     pub layers: Arc<LayerStore>,
     pub events: Arc<EventService>,
     pub netns: NetnsManager,
+    /// Networks (containers/network.rs calls into its controller).
+    pub networks: Arc<crate::networks::NetworkService>,
     pub runtimes: Runtimes,
     pub host: HostInfo,
     pub ncpu: i64,
@@ -199,6 +207,10 @@ pub struct ContainerService {
     pub ctx: Ctx,
     table: RwLock<BTreeMap<String, Arc<Container>>>,
     names: Mutex<HashMap<String, String>>,
+    /// Stats samplers shared by subscribers (stats.rs).
+    samplers: stats::Samplers,
+    /// Health monitors and the exec service they probe through (health.rs).
+    monitors: health::Monitors,
 }
 
 impl ContainerService {
@@ -207,6 +219,8 @@ impl ContainerService {
             ctx,
             table: RwLock::new(BTreeMap::new()),
             names: Mutex::new(HashMap::new()),
+            samplers: stats::Samplers::default(),
+            monitors: health::Monitors::default(),
         })
     }
 
@@ -300,7 +314,7 @@ impl ContainerService {
     }
 
     /// Attributes of container events: image, name and labels.
-    fn event(&self, c: &Container, action: &str, extra: &[(&str, String)]) {
+    pub(crate) fn event(&self, c: &Container, action: &str, extra: &[(&str, String)]) {
         let rec = c.lock();
         let mut attrs: BTreeMap<String, String> = rec.config.labels.clone().unwrap_or_default();
         attrs.insert("image".to_string(), rec.image_ref.clone());

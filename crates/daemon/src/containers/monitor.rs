@@ -45,6 +45,8 @@ impl ContainerService {
     }
 
     pub(super) async fn handle_exit(self: &Arc<Self>, c: Arc<Container>, info: ExitInfo) {
+        // Health checks (health.rs) end with the process.
+        self.stop_health(&c);
         let finished: DateTime<Utc> = DateTime::parse_from_rfc3339(&info.finished_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());

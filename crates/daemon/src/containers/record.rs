@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use berth_api::Error;
 use berth_api::types::config::ContainerConfig;
-use berth_api::types::container::{EndpointSettings, HostConfig, MountPoint};
+use berth_api::types::container::{EndpointSettings, HostConfig, MountPoint, PortBinding};
 use berth_layer::Digest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ pub struct Record {
     pub networks: BTreeMap<String, EndpointSettings>,
     #[serde(default)]
     pub mounts: Vec<MountPoint>,
+    /// `NetworkSettings.Ports` while running (containers/network.rs).
+    #[serde(default)]
+    pub ports: BTreeMap<String, Option<Vec<PortBinding>>>,
     pub state: State,
     #[serde(default)]
     pub restart_count: u32,

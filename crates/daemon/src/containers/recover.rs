@@ -64,6 +64,13 @@ impl ContainerService {
         for h in handles {
             let _ = h.await;
         }
+        // Network resources no running container holds (network.rs).
+        let svc = self.clone();
+        let _ = blocking::run(move || {
+            svc.sweep_networks();
+            Ok(())
+        })
+        .await;
         for c in containers {
             let (status, policy, manual) = {
                 let rec = c.lock();
@@ -131,6 +138,16 @@ impl ContainerService {
                                 }
                                 c.set_shim(Some(client.clone()));
                                 tracing::info!(container = %c.id, "reconnected to a running container");
+                                // Its addresses, ports and DNS (network.rs).
+                                let svc = self.clone();
+                                let c2 = c.clone();
+                                let _ = blocking::run(move || {
+                                    svc.adopt_networks(&c2);
+                                    Ok(())
+                                })
+                                .await;
+                                // Health checks (health.rs) go on, status kept.
+                                self.start_health(&c);
                                 self.spawn_monitor(c, client);
                                 return;
                             }

@@ -78,9 +78,11 @@ impl ContainerService {
         } else {
             StartMode::CreateOnly
         };
+        let t0 = std::time::Instant::now();
         let svc = self.clone();
         let c2 = c.clone();
         let prepared = blocking::run(move || svc.prepare(&c2, mode)).await;
+        let t_prepare = t0.elapsed();
         let cfg = match prepared {
             Ok(cfg) => cfg,
             Err(e) => {
@@ -88,6 +90,7 @@ impl ContainerService {
                 return Err(e);
             }
         };
+        let t1 = std::time::Instant::now();
         let started = match berth_shim::client::spawn(&cfg).await {
             Ok(s) => s,
             Err(e) => {
@@ -132,6 +135,8 @@ impl ContainerService {
             let mut rec = c.lock();
             rec.state
                 .set_running(started.container_pid.max(0) as u32, Utc::now());
+            // Health checks (health.rs): State.Health starts as `starting`.
+            super::health::init_state(&mut rec);
         }
         c.set_shim(Some(started.client.clone()));
         let svc = self.clone();
@@ -140,8 +145,10 @@ impl ContainerService {
             tracing::error!(container = %c.id, error = %e.chain(), "cannot persist the running state");
         }
         c.announce(false);
+        tracing::debug!(container = %c.id, prepare = ?t_prepare, spawn = ?t1.elapsed(), total = ?t0.elapsed(), "started");
         self.event(c, "start", &[]);
         self.spawn_monitor(c.clone(), started.client);
+        self.start_health(c);
         Ok(true)
     }
 
@@ -243,6 +250,8 @@ impl ContainerService {
                 input.uts = UtsNamespace::Host;
             } else {
                 let ns = self.ctx.netns.create(&rec.id)?;
+                // Networks, ports, DNS, hosts and resolv.conf: network.rs.
+                input.env.extend(self.attach_networks(c, &ns)?);
                 input.network = NetworkNamespace::Join(ns);
             }
         }
@@ -341,6 +350,8 @@ impl ContainerService {
     /// Releases what a started container held: its network namespace, its
     /// root filesystem mount and its bundle (blocking; idempotent).
     pub(super) fn release_resources(&self, id: &str) {
+        // Addresses, veths, ports, DNS names (network.rs).
+        self.detach_networks(id);
         if let Err(e) = self.ctx.netns.remove(id) {
             tracing::warn!(container = %id, error = %e, "cannot remove the network namespace");
         }

@@ -26,12 +26,12 @@ where
     let (tx, rx) = mpsc::channel(64);
     tokio::task::spawn_blocking(move || {
         let mut send = |msg: ProgressMessage| {
-            let _ = tx.blocking_send(Progress::Message(msg));
+            let _ = tx.blocking_send(Progress::Message(Box::new(msg)));
         };
         match job(&mut send) {
             Ok(last) => {
                 for msg in last {
-                    let _ = tx.blocking_send(Progress::Message(msg));
+                    let _ = tx.blocking_send(Progress::Message(Box::new(msg)));
                 }
             }
             Err(e) => {

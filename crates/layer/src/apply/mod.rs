@@ -3,6 +3,7 @@
 //! layer root and the last component is created relative to that parent,
 //! so nothing an archive holds can write outside the root.
 
+mod extract;
 mod meta;
 mod path;
 mod stash;
@@ -22,6 +23,7 @@ use std::rc::Rc;
 
 use tracing::{debug, warn};
 
+pub use extract::{ExtractOptions, ExtractOutcome, extract_tar};
 pub use path::normalize;
 
 use crate::driver::ApplyOutcome;

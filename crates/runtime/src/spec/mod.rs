@@ -5,6 +5,7 @@
 mod api;
 pub mod caps;
 mod devices;
+mod exec;
 mod host;
 mod input;
 mod mounts;
@@ -22,6 +23,7 @@ use oci_spec::runtime::{
 
 pub use caps::{DEFAULT_CAPABILITIES, capability_mask, normalize_capability, tweak_capabilities};
 pub use devices::{default_device_rules, device_cgroup_rules, devices_from_path, host_devices};
+pub use exec::{Bundle, ExecProcess, exec_env, exec_process, exec_process_json, read_bundle};
 pub use host::HostInfo;
 pub use input::{
     CgroupNamespace, IpcNamespace, Mount, NetworkNamespace, PidNamespace, Seccomp, SpecInput,

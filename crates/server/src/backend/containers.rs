@@ -1,10 +1,12 @@
-//! The containers area's backend: lifecycle, inspection, logs, attach.
+//! The containers area's backend: lifecycle, inspection, logs, attach,
+//! archive (`docker cp`).
 
 use std::future::Future;
 use std::pin::Pin;
 
 use berth_api::Error;
 use berth_api::filters::Filters;
+use berth_api::types::archive::ContainerPathStat;
 use berth_api::types::container::{
     ContainerCreateBody, ContainerCreateResponse, ContainerInspect, ContainerSummary,
     ContainersPruneResponse, FilesystemChange, TopResponse, UpdateConfig, UpdateResponse,
@@ -12,7 +14,7 @@ use berth_api::types::container::{
 };
 use berth_api::version::ApiVersion;
 
-use super::ByteStream;
+use super::{BodyReader, ByteStream};
 
 #[derive(Debug, Clone, Default)]
 pub struct ContainerListOptions {
@@ -52,6 +54,18 @@ pub struct AttachOptions {
     pub stdout: bool,
     pub stderr: bool,
     pub detach_keys: Option<String>,
+}
+
+/// `PUT /containers/{id}/archive` parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractToDirOptions {
+    /// The directory to extract into (it must exist).
+    pub path: String,
+    /// Refuse to replace a directory with a non-directory and the reverse
+    /// (`noOverwriteDirNonDir`).
+    pub no_overwrite_dir_non_dir: bool,
+    /// `copyUIDGID` (`docker cp -a`).
+    pub copy_uid_gid: bool,
 }
 
 /// A bidirectional byte stream (an upgraded HTTP connection).
@@ -141,6 +155,26 @@ pub trait ContainerBackend: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = Result<Vec<FilesystemChange>, Error>> + Send;
     fn export(&self, id: &str) -> impl Future<Output = Result<ByteStream, Error>> + Send;
+    /// `HEAD /containers/{id}/archive`: what is at `path` in the container.
+    fn stat_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<ContainerPathStat, Error>> + Send;
+    /// `GET /containers/{id}/archive`: what is at `path`, and a tar of it.
+    fn archive_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<(ContainerPathStat, ByteStream), Error>> + Send;
+    /// `PUT /containers/{id}/archive`: extracts the tar `body` into the
+    /// directory `opts.path`.
+    fn extract_to_dir(
+        &self,
+        id: &str,
+        opts: ExtractToDirOptions,
+        body: BodyReader,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
     fn top(
         &self,
         id: &str,
@@ -157,4 +191,13 @@ pub trait ContainerBackend: Send + Sync + 'static {
         height: u32,
         width: u32,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// `GET /containers/{id}/stats`: JSON samples, one per line (one only
+    /// unless `stream`); `one_shot` answers without waiting for a second
+    /// sample to fill `precpu_stats`.
+    fn stats(
+        &self,
+        id: &str,
+        stream: bool,
+        one_shot: bool,
+    ) -> impl Future<Output = Result<ByteStream, Error>> + Send;
 }

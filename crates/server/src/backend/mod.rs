@@ -19,8 +19,12 @@ use futures_util::Stream;
 use tokio::io::AsyncRead;
 
 mod containers;
+mod exec;
+mod networks;
 
 pub use containers::*;
+pub use exec::*;
+pub use networks::*;
 
 /// A request body, readable as a byte stream.
 pub type BodyReader = Pin<Box<dyn AsyncRead + Send>>;
@@ -32,7 +36,7 @@ pub type EventStream = Pin<Box<dyn Stream<Item = EventMessage> + Send>>;
 /// One item of a progress stream: a message, or the error that ended it.
 #[derive(Debug)]
 pub enum Progress {
-    Message(ProgressMessage),
+    Message(Box<ProgressMessage>),
     Failed(Error),
 }
 
@@ -125,8 +129,12 @@ pub trait Backend: Send + Sync + 'static {
     type System: SystemBackend;
     type Images: ImageBackend;
     type Containers: ContainerBackend;
+    type Exec: ExecBackend;
+    type Networks: NetworkBackend;
 
     fn system(&self) -> &Self::System;
     fn images(&self) -> &Self::Images;
     fn containers(&self) -> &Self::Containers;
+    fn exec(&self) -> &Self::Exec;
+    fn networks(&self) -> &Self::Networks;
 }

@@ -1,23 +1,26 @@
 //! `/containers/...`: create, list, inspect, start, stop, kill, restart,
 //! wait, remove, logs, rename, pause, unpause, update, prune, changes,
-//! export, top, attach (connection upgrade) and resize.
+//! export, archive (`docker cp`), top, attach (connection upgrade), resize
+//! and stats.
 
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use berth_api::Error;
+use berth_api::types::archive::ContainerPathStat;
 use berth_api::types::container::{ContainerCreateBody, UpdateConfig};
 use berth_api::version::ApiVersion;
 use hyper_util::rt::TokioIo;
 
 use super::body;
 use crate::backend::{
-    AttachOptions, Backend, ContainerBackend, ContainerListOptions, LogsOptions, WaitCondition,
+    AttachOptions, Backend, ContainerBackend, ContainerListOptions, ExtractToDirOptions,
+    LogsOptions, WaitCondition,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -41,9 +44,16 @@ pub fn routes<B: Backend>() -> Router<Arc<B>> {
         .route("/containers/{id}/update", post(update::<B>))
         .route("/containers/{id}/changes", get(changes::<B>))
         .route("/containers/{id}/export", get(export::<B>))
+        .route(
+            "/containers/{id}/archive",
+            get(archive_get::<B>)
+                .head(archive_head::<B>)
+                .put(archive_put::<B>),
+        )
         .route("/containers/{id}/top", get(top::<B>))
         .route("/containers/{id}/attach", post(attach::<B>))
         .route("/containers/{id}/resize", post(resize::<B>))
+        .route("/containers/{id}/stats", get(stats::<B>))
 }
 
 async fn create<B: Backend>(
@@ -283,6 +293,92 @@ async fn changes<B: Backend>(
     Ok(Json(b.containers().changes(&id).await?))
 }
 
+/// The header of the archive endpoints: base64 of the path stat's JSON.
+const PATH_STAT: HeaderName = HeaderName::from_static("x-docker-container-path-stat");
+
+/// The `path` parameter of the archive endpoints, which must be given.
+fn archive_path_param(p: &Params) -> Result<String, Error> {
+    match p.get("path") {
+        Some(path) if !path.is_empty() => Ok(path.to_string()),
+        _ => Err(Error::invalid("bad parameter: path cannot be empty")),
+    }
+}
+
+/// Standard base64 with padding (Go's `base64.StdEncoding`).
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        let sextet = |shift: u32| char::from(ALPHABET[((n >> shift) & 63) as usize]);
+        out.push(sextet(18));
+        out.push(sextet(12));
+        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
+        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
+    }
+    out
+}
+
+fn path_stat_header(stat: &ContainerPathStat) -> Result<HeaderValue, Error> {
+    let json = serde_json::to_vec(stat)
+        .map_err(|e| Error::system(format!("cannot encode the path stat: {e}")))?;
+    HeaderValue::from_str(&base64(&json))
+        .map_err(|e| Error::system(format!("cannot encode the path stat: {e}")))
+}
+
+/// `HEAD /containers/{id}/archive?path=`: the stat header only.
+async fn archive_head<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let path = archive_path_param(&p)?;
+    let stat = b.containers().stat_path(&id, &path).await?;
+    let mut resp = StatusCode::OK.into_response();
+    resp.headers_mut()
+        .insert(PATH_STAT, path_stat_header(&stat)?);
+    Ok(resp)
+}
+
+/// `GET /containers/{id}/archive?path=`: the stat header and a tar.
+async fn archive_get<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let path = archive_path_param(&p)?;
+    let (stat, stream) = b.containers().archive_path(&id, &path).await?;
+    let mut resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-tar")],
+        Body::from_stream(stream),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(PATH_STAT, path_stat_header(&stat)?);
+    Ok(resp)
+}
+
+/// `PUT /containers/{id}/archive?path=&noOverwriteDirNonDir=&copyUIDGID=`
+/// with a tar (possibly compressed) as the body.
+async fn archive_put<B: Backend>(
+    State(b): State<Arc<B>>,
+    Path(id): Path<String>,
+    p: Params,
+    request_body: Body,
+) -> ApiResult<StatusCode> {
+    let opts = ExtractToDirOptions {
+        path: archive_path_param(&p)?,
+        no_overwrite_dir_non_dir: p.bool("noOverwriteDirNonDir"),
+        copy_uid_gid: p.bool("copyUIDGID"),
+    };
+    b.containers()
+        .extract_to_dir(&id, opts, body::reader(request_body))
+        .await?;
+    Ok(StatusCode::OK)
+}
+
 async fn export<B: Backend>(
     State(b): State<Arc<B>>,
     Path(id): Path<String>,
@@ -315,6 +411,25 @@ async fn resize<B: Backend>(
     };
     b.containers().resize(&id, dim("h")?, dim("w")?).await?;
     Ok(StatusCode::OK)
+}
+
+/// `GET /containers/{id}/stats` (`stream` defaults to true; `one-shot`
+/// from API 1.41).
+async fn stats<B: Backend>(
+    State(b): State<Arc<B>>,
+    Extension(v): Extension<ApiVersion>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let stream = p.bool_or("stream", true);
+    let one_shot = v.at_least(1, 41) && p.bool("one-shot");
+    let body = b.containers().stats(&id, stream, one_shot).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
 
 /// `POST /containers/{id}/attach`: answers 101 and hands the upgraded
@@ -367,4 +482,29 @@ async fn attach<B: Backend>(
         Body::from_stream(stream),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_like_go() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"h"), "aA==");
+        assert_eq!(base64(b"hi"), "aGk=");
+        assert_eq!(base64(b"hey"), "aGV5");
+        assert_eq!(base64(br#"{"name":"etc"}"#), "eyJuYW1lIjoiZXRjIn0=");
+    }
+
+    #[test]
+    fn archive_path_is_required() {
+        assert!(archive_path_param(&Params::parse("")).is_err());
+        let err = archive_path_param(&Params::parse("path=")).unwrap_err();
+        assert_eq!(err.message(), "bad parameter: path cannot be empty");
+        assert_eq!(
+            archive_path_param(&Params::parse("path=%2Fetc")).unwrap(),
+            "/etc"
+        );
+    }
 }

@@ -3,8 +3,11 @@
 
 mod body;
 mod containers;
+mod exec;
 mod images;
+mod networks;
 mod system;
+mod upgrade;
 
 use std::sync::Arc;
 
@@ -21,6 +24,8 @@ pub fn app<B: Backend>(backend: Arc<B>) -> Router {
         .merge(system::routes::<B>())
         .merge(images::routes::<B>())
         .merge(containers::routes::<B>())
+        .merge(exec::routes::<B>())
+        .merge(networks::routes::<B>())
         .fallback(not_found)
         .with_state(backend);
     // The version prefix must be stripped before routing, so the

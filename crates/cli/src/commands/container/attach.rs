@@ -1,7 +1,6 @@
 //! `berth attach`: the terminal to a running container's stdio, with
 //! detach keys and signal forwarding; exits with the container's status.
 
-use berth_api::types::container::ContainerInspect;
 use berth_client::{AttachOptions, WaitCondition};
 use clap::ArgAction;
 
@@ -28,8 +27,8 @@ pub struct Args {
 }
 
 /// Docker's `inspectContainerAndCheckState`.
-async fn inspect_running(ctx: &Ctx, id: &str) -> CliResult<ContainerInspect> {
-    let c = ctx.client.container_inspect(id).await?;
+async fn inspect_running(ctx: &Ctx, id: &str) -> CliResult<super::Inspected> {
+    let c = super::inspect(ctx, id).await?;
     let problem = if !c.state.running {
         "You cannot attach to a stopped container, start it first"
     } else if c.state.paused {

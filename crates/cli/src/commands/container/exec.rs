@@ -81,7 +81,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     let (container, command) = super::create::split_image("exec", USAGE, &args.args)?;
     let mut body = exec_body(&args, command).map_err(|e| usage_error("exec", USAGE, e))?;
     // Errors about the container come before any exec is created.
-    ctx.client.container_inspect(container).await?;
+    super::inspect(ctx, container).await?;
     if !body.detach {
         session::check_tty(body.attach_stdin, body.tty)?;
     }

@@ -44,7 +44,7 @@ pub fn timestamp(name: &str, value: &Option<String>) -> CliResult<Option<String>
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
-    let c = ctx.client.container_inspect(&args.container).await?;
+    let c = super::inspect(ctx, &args.container).await?;
     let opts = LogsOptions {
         stdout: true,
         stderr: true,

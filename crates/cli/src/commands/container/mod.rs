@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod common;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod files;
@@ -14,11 +15,13 @@ pub mod prune;
 pub mod ps;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod top;
 pub mod update;
 
 use berth_client::Waiter;
 use clap::Subcommand;
+use serde::Deserialize;
 
 use crate::context::Ctx;
 use crate::error::CliResult;
@@ -28,6 +31,8 @@ use crate::term;
 pub enum ContainerCommand {
     /// Attach local standard input, output, and error streams to a running container
     Attach(attach::Args),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::Args),
     /// Create a new container
     #[command(disable_help_flag = true)]
     Create(create::Args),
@@ -64,6 +69,8 @@ pub enum ContainerCommand {
     Run(run::Args),
     /// Start one or more stopped containers
     Start(start::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::Args),
     /// Stop one or more running containers
     Stop(lifecycle::StopArgs),
     /// Display the running processes of a container
@@ -80,6 +87,7 @@ impl ContainerCommand {
     pub async fn run(self, ctx: &Ctx) -> CliResult {
         match self {
             ContainerCommand::Attach(a) => attach::run(ctx, a).await,
+            ContainerCommand::Cp(a) => cp::run(ctx, a).await,
             ContainerCommand::Create(a) => create::run(ctx, a).await,
             ContainerCommand::Diff(a) => files::diff(ctx, a).await,
             ContainerCommand::Exec(a) => exec::run(ctx, a).await,
@@ -96,6 +104,7 @@ impl ContainerCommand {
             ContainerCommand::Rm(a) => lifecycle::rm(ctx, a).await,
             ContainerCommand::Run(a) => run::run(ctx, a).await,
             ContainerCommand::Start(a) => start::run(ctx, a).await,
+            ContainerCommand::Stats(a) => stats::run(ctx, a).await,
             ContainerCommand::Stop(a) => lifecycle::stop(ctx, a).await,
             ContainerCommand::Top(a) => top::top(ctx, a).await,
             ContainerCommand::Unpause(a) => lifecycle::unpause(ctx, a).await,
@@ -103,6 +112,54 @@ impl ContainerCommand {
             ContainerCommand::Wait(a) => lifecycle::wait(ctx, a).await,
         }
     }
+}
+
+/// The parts of a container's inspect document the commands use, read
+/// leniently (a daemon may leave fields out).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Inspected {
+    pub id: String,
+    pub config: InspectedConfig,
+    pub state: InspectedState,
+    pub host_config: InspectedHost,
+    pub network_settings: InspectedNetwork,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InspectedConfig {
+    pub tty: bool,
+    pub open_stdin: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InspectedState {
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InspectedHost {
+    pub auto_remove: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InspectedNetwork {
+    pub ports: Option<
+        std::collections::BTreeMap<String, Option<Vec<berth_api::types::container::PortBinding>>>,
+    >,
+}
+
+/// `GET /containers/{id}/json`, read as [`Inspected`].
+pub async fn inspect(ctx: &Ctx, id: &str) -> CliResult<Inspected> {
+    let raw = ctx.client.container_inspect_raw(id, false).await?;
+    serde_json::from_slice(&raw)
+        .map_err(|e| crate::error::CliError::Client(berth_client::Error::Decode(e)))
 }
 
 /// Docker's `waitExitOrRemoved` result: the exit status, or 125 when the

@@ -359,7 +359,8 @@ CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS        
         let full = container_row(&web(), false);
         assert_eq!(full["Command"], "\"httpd -f -p 80 -h /var/www/html\"");
         assert_eq!(full["ID"].as_str().unwrap().len(), 64);
-        let out = format::render_list("{{.Names}}: {{.State}}", &[row.clone()], &SPEC).unwrap();
+        let out = format::render_list("{{.Names}}: {{.State}}", std::slice::from_ref(&row), &SPEC)
+            .unwrap();
         assert_eq!(out, "web: running\n");
         let out = format::render_list("json", &[row], &SPEC).unwrap();
         let v: Value = serde_json::from_str(out.trim()).unwrap();

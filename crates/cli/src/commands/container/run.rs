@@ -103,26 +103,27 @@ async fn attached(
         tty: config.tty,
         detach_keys: detach_keys.clone(),
     };
-    let conn = ctx
-        .client
-        .container_attach(
-            id,
-            &AttachOptions {
-                stream: true,
-                stdin: config.attach_stdin,
-                stdout: config.attach_stdout,
-                stderr: config.attach_stderr,
-                logs: false,
-                detach_keys,
-            },
-        )
-        .await?;
+    let attach_opts = AttachOptions {
+        stream: true,
+        stdin: config.attach_stdin,
+        stdout: config.attach_stdout,
+        stderr: config.attach_stderr,
+        logs: false,
+        detach_keys,
+    };
     let condition = if auto_remove {
         WaitCondition::Removed
     } else {
         WaitCondition::NextExit
     };
-    let waiter = ctx.client.container_wait(id, condition).await;
+    // Docker's order (attach, wait, start), with attach and wait sent
+    // together: both must be in place before the start, neither needs
+    // the other.
+    let (conn, waiter) = tokio::join!(
+        ctx.client.container_attach(id, &attach_opts),
+        ctx.client.container_wait(id, condition)
+    );
+    let conn = conn?;
     if let Err(e) = ctx.client.container_start(id).await {
         drop(conn);
         if auto_remove && let Ok(w) = waiter {

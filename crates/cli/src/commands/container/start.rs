@@ -34,7 +34,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
             "you cannot start and attach multiple containers at once".into(),
         ));
     }
-    let c = ctx.client.container_inspect(&args.containers[0]).await?;
+    let c = super::inspect(ctx, &args.containers[0]).await?;
     let signals = (!c.config.tty).then(|| signals::spawn(ctx.client.clone(), Some(c.id.clone())));
     let stdin = args.interactive && c.config.open_stdin;
     let cfg = StreamConfig {

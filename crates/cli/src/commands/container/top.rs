@@ -86,8 +86,8 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 pub async fn port(ctx: &Ctx, args: PortArgs) -> CliResult {
-    let c = ctx.client.container_inspect(&args.container).await?;
-    let ports = &c.network_settings.ports;
+    let c = super::inspect(ctx, &args.container).await?;
+    let ports = c.network_settings.ports.unwrap_or_default();
     let mut out = Vec::new();
     if let Some(spec) = &args.port {
         let (port, proto) = spec.split_once('/').unwrap_or((spec, ""));

@@ -1,6 +1,7 @@
 //! `berth system …`.
 
 pub mod df;
+pub mod events;
 
 use clap::Subcommand;
 
@@ -11,6 +12,8 @@ use crate::error::CliResult;
 pub enum SystemCommand {
     /// Show berth disk usage
     Df(df::Args),
+    /// Get real time events from the server
+    Events(events::Args),
     /// Display system-wide information
     Info(super::info::Args),
 }
@@ -19,6 +22,7 @@ impl SystemCommand {
     pub async fn run(self, ctx: &Ctx) -> CliResult {
         match self {
             SystemCommand::Df(a) => df::run(ctx, a).await,
+            SystemCommand::Events(a) => events::run(ctx, a).await,
             SystemCommand::Info(a) => super::info::run(ctx, a).await,
         }
     }

@@ -208,14 +208,11 @@ async fn to_container(
         }
         (Body::reader(tokio::io::stdin()), dst_info.path.clone())
     } else {
-        let info = tarball::source_info(&src, args.follow_link).map_err(|e| {
-            msg(format!(
-                "lstat {src}: {}",
-                crate::error::os_error_text(&e)
-            ))
-        })?;
-        let (dir, renames) = untar::prepare(&info.path, info.is_dir, info.rebase.as_deref(), &dst_info)
-            .map_err(msg)?;
+        let info = tarball::source_info(&src, args.follow_link)
+            .map_err(|e| msg(format!("lstat {src}: {}", crate::error::os_error_text(&e))))?;
+        let (dir, renames) =
+            untar::prepare(&info.path, info.is_dir, info.rebase.as_deref(), &dst_info)
+                .map_err(msg)?;
         (tarball::tar_body(info, renames, copied.clone()), dir)
     };
     let opts = CopyToOptions {

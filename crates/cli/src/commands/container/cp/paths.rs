@@ -32,12 +32,10 @@ pub fn base(p: &str) -> String {
     trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
 }
 
-/// `filepath.Dir`.
+/// `filepath.Dir`: everything before the last element, cleaned.
 pub fn dir(p: &str) -> String {
-    let cleaned = clean(p);
-    match cleaned.rfind('/') {
-        Some(0) => "/".into(),
-        Some(i) => cleaned[..i].to_string(),
+    match p.rfind('/') {
+        Some(i) => clean(&p[..=i]),
         None => ".".into(),
     }
 }

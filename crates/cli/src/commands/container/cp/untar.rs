@@ -61,7 +61,10 @@ pub fn dest_info(path: &str) -> io::Result<DestInfo> {
                 is_dir: false,
             })
         }
-        Err(e) => Err(e),
+        Err(e) => Err(err(format!(
+            "lstat {path}: {}",
+            crate::error::os_error_text(&e)
+        ))),
     }
 }
 
@@ -99,7 +102,9 @@ fn safe_relative(name: &str) -> io::Result<PathBuf> {
             Component::CurDir | Component::RootDir => {}
             Component::ParentDir => {
                 if !out.pop() {
-                    return Err(err(format!("invalid path in archive: {name:?} is outside of the destination")));
+                    return Err(err(format!(
+                        "invalid path in archive: {name:?} is outside of the destination"
+                    )));
                 }
             }
             Component::Prefix(_) => return Err(err(format!("invalid path in archive: {name:?}"))),
@@ -128,7 +133,11 @@ fn check_parents(root: &Path, rel: &Path) -> io::Result<()> {
 }
 
 /// Extracts `archive` into `dst_dir`, renaming entries as `renames` says.
-pub fn untar<R: Read>(archive: R, dst_dir: &str, renames: Option<&(String, String)>) -> io::Result<()> {
+pub fn untar<R: Read>(
+    archive: R,
+    dst_dir: &str,
+    renames: Option<&(String, String)>,
+) -> io::Result<()> {
     let root = Path::new(dst_dir);
     let mut a = tar::Archive::new(archive);
     a.set_preserve_permissions(true);
@@ -248,13 +257,20 @@ mod tests {
     fn copies_with_docker_semantics() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_string_lossy().to_string();
-        let data = archive(&[("etc/", Directory, ""), ("etc/hosts", Regular, "h"), ("etc/h2", Link, "etc/hosts")]);
+        let data = archive(&[
+            ("etc/", Directory, ""),
+            ("etc/hosts", Regular, "h"),
+            ("etc/h2", Link, "etc/hosts"),
+        ]);
 
         // Into an existing directory: kept as `etc`.
         let dst = dest_info(&d).unwrap();
         let (to, renames) = prepare("/etc", true, None, &dst).unwrap();
         untar(&data[..], &to, renames.as_ref()).unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("etc/hosts")).unwrap(), "h");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("etc/hosts")).unwrap(),
+            "h"
+        );
         assert_eq!(fs::read_to_string(dir.path().join("etc/h2")).unwrap(), "h");
 
         // To a new name: the directory takes it.
@@ -269,8 +285,14 @@ mod tests {
         let dst = dest_info(&format!("{d}/etc/h2")).unwrap();
         let (to, renames) = prepare("/etc/hosts", false, None, &dst).unwrap();
         untar(&file[..], &to, renames.as_ref()).unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("etc/h2")).unwrap(), "new");
-        assert_eq!(fs::read_to_string(dir.path().join("etc/hosts")).unwrap(), "h");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("etc/h2")).unwrap(),
+            "new"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("etc/hosts")).unwrap(),
+            "h"
+        );
     }
 
     #[test]
@@ -285,12 +307,14 @@ mod tests {
         );
         let dst = dest_info(&format!("{d}/nodir/")).unwrap();
         assert_eq!(
-            prepare("/etc/hosts", false, None, &dst).unwrap_err().to_string(),
+            prepare("/etc/hosts", false, None, &dst)
+                .unwrap_err()
+                .to_string(),
             "no such directory"
         );
         assert_eq!(
             dest_info(&format!("{d}/f/x")).unwrap_err().to_string(),
-            "not a directory"
+            format!("lstat {d}/f/x: not a directory")
         );
         fs::create_dir(dir.path().join("sub")).unwrap();
         let data = archive(&[("sub", Regular, "x")]);

@@ -135,9 +135,10 @@ fn check_modes(f: &ContainerFlags) -> OptsResult<()> {
     Ok(())
 }
 
-fn env_and_labels(
-    f: &ContainerFlags,
-) -> OptsResult<(Option<Vec<String>>, BTreeMap<String, String>)> {
+/// `Config.Env` and `Config.Labels`.
+type EnvAndLabels = (Option<Vec<String>>, BTreeMap<String, String>);
+
+fn env_and_labels(f: &ContainerFlags) -> OptsResult<EnvAndLabels> {
     let mut env = values::read_kv_files(&f.env_file, true).map_err(invalid)?;
     for e in &f.env {
         env.push(values::validate_env(e).map_err(flag_err("-e, --env", e))?);

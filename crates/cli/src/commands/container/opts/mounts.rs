@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 /// `-v` values split as docker does: binds and named volumes go to
 /// `HostConfig.Binds` (relative `./host` paths made absolute), anonymous
 /// volumes to `Config.Volumes`.
-pub fn binds_and_volumes(
-    specs: &[String],
-    cwd: Option<&str>,
-) -> Result<(Option<Vec<String>>, BTreeMap<String, Empty>), String> {
+/// `HostConfig.Binds` and `Config.Volumes`.
+pub type BindsAndVolumes = (Option<Vec<String>>, BTreeMap<String, Empty>);
+
+pub fn binds_and_volumes(specs: &[String], cwd: Option<&str>) -> Result<BindsAndVolumes, String> {
     let mut binds: Vec<String> = Vec::new();
     let mut volumes = BTreeMap::new();
     for raw in specs {

@@ -57,7 +57,10 @@ fn cpu_percent(v: &Value) -> f64 {
 /// Docker's `calculateMemUsageUnixNoCache`.
 fn memory_usage(v: &Value) -> f64 {
     let usage = u(v, "/memory_stats/usage");
-    let stat = |k: &str| v.pointer(&format!("/memory_stats/stats/{k}")).and_then(Value::as_u64);
+    let stat = |k: &str| {
+        v.pointer(&format!("/memory_stats/stats/{k}"))
+            .and_then(Value::as_u64)
+    };
     if let Some(inactive) = stat("total_inactive_file")
         && inactive < usage
     {
@@ -90,12 +93,11 @@ fn block_io(v: &Value) -> (f64, f64) {
 
 fn network(v: &Value) -> (f64, f64) {
     let nets = v.get("networks").and_then(Value::as_object);
-    nets.into_iter().flatten().fold((0.0, 0.0), |(rx, tx), (_, n)| {
-        (
-            rx + u(n, "/rx_bytes") as f64,
-            tx + u(n, "/tx_bytes") as f64,
-        )
-    })
+    nets.into_iter()
+        .flatten()
+        .fold((0.0, 0.0), |(rx, tx), (_, n)| {
+            (rx + u(n, "/rx_bytes") as f64, tx + u(n, "/tx_bytes") as f64)
+        })
 }
 
 impl StatsEntry {
@@ -115,12 +117,24 @@ impl StatsEntry {
         let (net_rx, net_tx) = network(v);
         Self {
             container: container.to_string(),
-            name: v.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-            id: v.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
+            name: v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            id: v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             cpu_percent: cpu_percent(v),
             memory,
             memory_limit: limit,
-            memory_percent: if limit != 0.0 { memory / limit * 100.0 } else { 0.0 },
+            memory_percent: if limit != 0.0 {
+                memory / limit * 100.0
+            } else {
+                0.0
+            },
             net_rx,
             net_tx,
             block_read,
@@ -143,7 +157,11 @@ impl StatsEntry {
             ("Name", name),
             (
                 "ID",
-                if trunc { truncate_id(&self.id) } else { self.id.clone() },
+                if trunc {
+                    truncate_id(&self.id)
+                } else {
+                    self.id.clone()
+                },
             ),
             ("CPUPerc", dash(pct(self.cpu_percent))),
             (
@@ -151,7 +169,11 @@ impl StatsEntry {
                 if self.invalid {
                     "-- / --".into()
                 } else {
-                    format!("{} / {}", bytes_size(self.memory), bytes_size(self.memory_limit))
+                    format!(
+                        "{} / {}",
+                        bytes_size(self.memory),
+                        bytes_size(self.memory_limit)
+                    )
                 },
             ),
             ("MemPerc", dash(pct(self.memory_percent))),

@@ -166,19 +166,11 @@ fn follow_events(client: Client, board: Board, all: bool) {
             let action = e.get("Action").and_then(Value::as_str).unwrap_or("");
             let id = e.pointer("/Actor/ID").and_then(Value::as_str).unwrap_or("");
             let short: String = id.chars().take(12).collect();
-            match action {
-                "start" => {
-                    if board.add(&short) {
-                        collect(client.clone(), board.clone(), short, true);
-                    }
-                }
-                "create" if all => {
-                    if board.add(&short) {
-                        collect(client.clone(), board.clone(), short, true);
-                    }
-                }
-                "die" if !all => board.remove(&short),
-                _ => {}
+            let watch = action == "start" || (all && action == "create");
+            if watch && board.add(&short) {
+                collect(client.clone(), board.clone(), short, true);
+            } else if action == "die" && !all {
+                board.remove(&short);
             }
         }
     });
@@ -209,7 +201,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
         };
         let list: Vec<Value> = ctx.client.container_list_as(&opts).await?;
         for c in &list {
-            let id: String = crate::commands::json::str(c, "Id").chars().take(12).collect();
+            let id: String = crate::commands::json::str(c, "Id")
+                .chars()
+                .take(12)
+                .collect();
             if board.add(&id) {
                 collect(ctx.client.clone(), board.clone(), id, stream);
             }
@@ -288,7 +283,8 @@ mod tests {
              4f66ad9a0b2e   web       0.00%     0B / 1MiB           0.00%     0B / 0B   0B / 0B     0\n"
         );
         assert_eq!(redraw("a\n"), "\x1b[Ha \x1b[K\n \x1b[K\n\x1b[J");
-        let out = format::render_list("{{.Container}}: {{.CPUPerc}}", &[e.row(true)], &SPEC).unwrap();
+        let out =
+            format::render_list("{{.Container}}: {{.CPUPerc}}", &[e.row(true)], &SPEC).unwrap();
         assert_eq!(out, "web: 0.00%\n");
     }
 

@@ -264,7 +264,10 @@ fn file_keys(file: &FileConfig) -> Vec<&'static str> {
     add(file.bridge.is_some(), "bridge");
     add(file.bip.is_some(), "bip");
     add(file.default_bridge_name.is_some(), "default-bridge-name");
-    add(file.default_address_pools.is_some(), "default-address-pools");
+    add(
+        file.default_address_pools.is_some(),
+        "default-address-pools",
+    );
     add(file.iptables.is_some(), "iptables");
     add(file.icc.is_some(), "icc");
     add(file.mtu.is_some(), "mtu");
@@ -314,15 +317,16 @@ pub fn validate(d: &DaemonConfig, tls: &TlsSettings) -> Result<(), String> {
                 .to_string(),
         );
     }
-    if let Some(name) = &d.default_bridge_name {
-        if name.is_empty() || name.len() > 15 || name.contains(['/', ':', ' ']) || name == "none" {
-            return Err(format!(
-                "invalid --default-bridge-name {name:?}: an interface name of at most 15 characters"
-            ));
-        }
+    if let Some(name) = &d.default_bridge_name
+        && (name.is_empty() || name.len() > 15 || name.contains(['/', ':', ' ']) || name == "none")
+    {
+        return Err(format!(
+            "invalid --default-bridge-name {name:?}: an interface name of at most 15 characters"
+        ));
     }
     for p in &d.default_address_pools {
-        check_cidr(&p.base).map_err(|e| format!("invalid default address pool {:?}: {e}", p.base))?;
+        check_cidr(&p.base)
+            .map_err(|e| format!("invalid default address pool {:?}: {e}", p.base))?;
         let prefix: u8 = p
             .base
             .split_once('/')
@@ -488,6 +492,33 @@ mod tests {
         assert!(settings(&["-H", "ftp://x"], "").is_err());
         assert!(parse_file("{not json").is_err());
         assert!(parse_file(r#"{"debug":"yes"}"#).is_err());
+    }
+
+    #[test]
+    fn network_options() {
+        let s = settings(
+            &[
+                "--default-bridge-name",
+                "bt1",
+                "--default-address-pool",
+                "base=10.7.0.0/16,size=24",
+            ],
+            "",
+        )
+        .unwrap();
+        assert_eq!(s.daemon.default_bridge_name.as_deref(), Some("bt1"));
+        assert_eq!(s.daemon.default_address_pools[0].base, "10.7.0.0/16");
+        assert_eq!(s.daemon.default_address_pools[0].size, 24);
+        let s = settings(
+            &[],
+            r#"{"default-bridge-name":"bt2","default-address-pools":[{"base":"10.8.0.0/16","size":20}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.daemon.default_address_pools[0].size, 20);
+        assert!(settings(&["--default-bridge-name", "x", "--bridge", "br0"], "").is_err());
+        assert!(settings(&["--default-bridge-name", "a-name-much-too-long"], "").is_err());
+        assert!(settings(&["--default-address-pool", "10.0.0.0/8"], "").is_err());
+        assert!(settings(&["--default-address-pool", "base=10.0.0.0/16,size=8"], "").is_err());
     }
 
     #[test]

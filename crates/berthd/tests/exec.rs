@@ -76,7 +76,11 @@ fn exec_output_exit_codes_env_user_workdir() {
     assert_eq!((code, out.as_str(), err.as_str()), (3, "out\n", "err\n"));
 
     // Inherits the container's env and workdir; -e, -u, -w override.
-    let (code, out, _) = exec_run(&d, "web", json!({"Cmd": ["sh", "-c", "echo $A $B; pwd; id -u"]}));
+    let (code, out, _) = exec_run(
+        &d,
+        "web",
+        json!({"Cmd": ["sh", "-c", "echo $A $B; pwd; id -u"]}),
+    );
     assert_eq!((code, out.as_str()), (0, "1\n/srv\n0\n"));
     let (code, out, _) = exec_run(
         &d,
@@ -124,7 +128,11 @@ fn exec_output_exit_codes_env_user_workdir() {
     assert_eq!(i["OpenStdin"], false);
     // Listed in the container's ExecIDs until it ends.
     let ids = d.inspect("web")["ExecIDs"].clone();
-    assert!(ids.as_array().is_some_and(|a| a.iter().any(|x| x == id.as_str())), "{ids}");
+    assert!(
+        ids.as_array()
+            .is_some_and(|a| a.iter().any(|x| x == id.as_str())),
+        "{ids}"
+    );
     let mut u = exec_attach(&d, &id, false);
     u.read_to_end(Duration::from_secs(30)).unwrap();
     let i = d.get(&format!("/exec/{id}/json")).json();
@@ -162,21 +170,32 @@ fn exec_stdin_half_close_tty_and_resize() {
                 "AttachStderr": true, "ConsoleSize": [30, 100]}),
     );
     let mut u = exec_attach(&d, &id, true);
-    assert_eq!(u.header("Content-Type"), Some("application/vnd.docker.raw-stream"));
+    assert_eq!(
+        u.header("Content-Type"),
+        Some("application/vnd.docker.raw-stream")
+    );
     u.send(b"stty size; tty\n").unwrap();
     let got = u
         .read_until(Duration::from_secs(20), |b| {
             String::from_utf8_lossy(b).contains("/dev/pts/")
         })
         .unwrap();
-    assert!(String::from_utf8_lossy(&got).contains("30 100"), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        String::from_utf8_lossy(&got).contains("30 100"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     assert_eq!(
         d.post(&format!("/exec/{id}/resize?h=40&w=132"), b"").status,
         200
     );
     u.send(b"stty size; exit 7\n").unwrap();
     let got = u.read_to_end(Duration::from_secs(20)).unwrap();
-    assert!(String::from_utf8_lossy(&got).contains("40 132"), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        String::from_utf8_lossy(&got).contains("40 132"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     assert_eq!(d.get(&format!("/exec/{id}/json")).json()["ExitCode"], 7);
     let r = d.post("/exec/nope/resize?h=1&w=1", b"");
     assert_eq!(r.status, 404);
@@ -209,7 +228,11 @@ fn exec_detached_errors_and_events() {
         .unwrap()
         .as_secs_f64()
         - 1.0;
-    let id = exec_create(&d, "web", &json!({"Cmd": ["sh", "-c", "sleep 0.3; echo hi > /tmp/x; exit 4"]}));
+    let id = exec_create(
+        &d,
+        "web",
+        &json!({"Cmd": ["sh", "-c", "sleep 0.3; echo hi > /tmp/x; exit 4"]}),
+    );
     let r = d.post_json(&format!("/exec/{id}/start"), &json!({"Detach": true}));
     assert_eq!(r.status, 200, "{}", r.text());
     let i = d.get(&format!("/exec/{id}/json")).json();
@@ -246,7 +269,10 @@ fn exec_detached_errors_and_events() {
         .iter()
         .filter(|e| e["Actor"]["Attributes"]["execID"] == id.as_str())
         .collect();
-    let actions: Vec<&str> = mine.iter().map(|e| e["Action"].as_str().unwrap_or("")).collect();
+    let actions: Vec<&str> = mine
+        .iter()
+        .map(|e| e["Action"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(
         actions,
         [
@@ -262,22 +288,37 @@ fn exec_detached_errors_and_events() {
 
     // Errors, with Docker's classes and words.
     let r = d.post_json("/containers/web/exec", &json!({"Cmd": []}));
-    assert_eq!((r.status, r.message().as_str()), (400, "No exec command specified"));
+    assert_eq!(
+        (r.status, r.message().as_str()),
+        (400, "No exec command specified")
+    );
     let r = d.post_json("/containers/nope/exec", &json!({"Cmd": ["ls"]}));
     assert_eq!(r.status, 404);
-    let r = d.post_json("/containers/web/exec", &json!({"Cmd": ["ls"], "User": "nosuchuser"}));
+    let r = d.post_json(
+        "/containers/web/exec",
+        &json!({"Cmd": ["ls"], "User": "nosuchuser"}),
+    );
     assert_eq!(r.status, 400, "{}", r.text());
-    let r = d.post_json("/containers/web/exec", &json!({"Cmd": ["ls"], "WorkingDir": "rel"}));
+    let r = d.post_json(
+        "/containers/web/exec",
+        &json!({"Cmd": ["ls"], "WorkingDir": "rel"}),
+    );
     assert_eq!(r.status, 400, "{}", r.text());
     let r = d.post_json("/exec/nope/start", &json!({"Detach": true}));
-    assert_eq!((r.status, r.message().as_str()), (404, "No such exec instance: nope"));
+    assert_eq!(
+        (r.status, r.message().as_str()),
+        (404, "No such exec instance: nope")
+    );
     assert_eq!(d.get("/exec/nope/json").status, 404);
 
     let pending = exec_create(&d, "web", &json!({"Cmd": ["true"]}));
     assert_eq!(d.post("/containers/web/pause", b"").status, 204);
     let r = d.post_json("/containers/web/exec", &json!({"Cmd": ["ls"]}));
     assert_eq!(r.status, 409);
-    assert_eq!(r.message(), "Container web is paused, unpause the container before exec");
+    assert_eq!(
+        r.message(),
+        "Container web is paused, unpause the container before exec"
+    );
     let r = d.post_json(&format!("/exec/{pending}/start"), &json!({"Detach": true}));
     assert_eq!(r.status, 409, "{}", r.text());
     assert_eq!(d.post("/containers/web/unpause", b"").status, 204);
@@ -316,24 +357,58 @@ fn docker_cli_exec() {
     let out = d.docker(&["exec", "web", "nope"]).unwrap();
     assert_eq!(out.status.code(), Some(127));
     let out = d
-        .docker_stdin(&["exec", "-i", "web", "sh", "-c", "tr a-z A-Z"], Some(b"shout\n"))
+        .docker_stdin(
+            &["exec", "-i", "web", "sh", "-c", "tr a-z A-Z"],
+            Some(b"shout\n"),
+        )
         .unwrap();
     assert_eq!(ok(&out, "exec -i"), "SHOUT\n");
     let out = d
-        .docker(&["exec", "-e", "X=1", "-u", "nobody", "-w", "/tmp", "web", "sh", "-c", "echo $X; id -un; pwd"])
+        .docker(&[
+            "exec",
+            "-e",
+            "X=1",
+            "-u",
+            "nobody",
+            "-w",
+            "/tmp",
+            "web",
+            "sh",
+            "-c",
+            "echo $X; id -un; pwd",
+        ])
         .unwrap();
     assert_eq!(ok(&out, "exec -e -u -w"), "1\nnobody\n/tmp\n");
-    ok(&d.docker(&["exec", "-d", "web", "touch", "/tmp/detached"]).unwrap(), "exec -d");
+    ok(
+        &d.docker(&["exec", "-d", "web", "touch", "/tmp/detached"])
+            .unwrap(),
+        "exec -d",
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !d.docker(&["exec", "web", "test", "-e", "/tmp/detached"]).unwrap().status.success() {
+    while !d
+        .docker(&["exec", "web", "test", "-e", "/tmp/detached"])
+        .unwrap()
+        .status
+        .success()
+    {
         assert!(Instant::now() < deadline, "exec -d did not run");
         std::thread::sleep(Duration::from_millis(50));
     }
     // The CLI sends `--until 0s` as whole seconds: let this one pass.
     std::thread::sleep(Duration::from_millis(1100));
     let events = ok(
-        &d.docker(&["events", "--since", "1m", "--until", "0s", "--filter", "event=exec_die", "--format", "{{.Action}} {{index .Actor.Attributes \"exitCode\"}}"])
-            .unwrap(),
+        &d.docker(&[
+            "events",
+            "--since",
+            "1m",
+            "--until",
+            "0s",
+            "--filter",
+            "event=exec_die",
+            "--format",
+            "{{.Action}} {{index .Actor.Attributes \"exitCode\"}}",
+        ])
+        .unwrap(),
         "events",
     );
     assert!(events.contains("exec_die 5"), "{events}");

@@ -56,8 +56,15 @@ fn healthy_unhealthy_and_events() {
         "bad",
         json!({"Test": ["CMD", "sh", "-c", "echo broken >&2; exit 2"], "Interval": 200 * MS, "Retries": 2}),
     );
-    let starting = d.inspect("good")["State"]["Health"].clone();
+    // Before the first result: starting.
+    run_with_health(
+        &d,
+        "later",
+        json!({"Test": ["CMD", "true"], "Interval": 60_000 * MS}),
+    );
+    let starting = d.inspect("later")["State"]["Health"].clone();
     assert_eq!(starting["Status"], "starting", "{starting}");
+    assert_eq!(starting["Log"], json!([]), "{starting}");
     let h = wait_health(&d, "good", |h| h["Status"] == "healthy");
     assert_eq!(h["FailingStreak"], 0);
     let log = &h["Log"][0];
@@ -99,12 +106,26 @@ fn healthy_unhealthy_and_events() {
         .json_lines();
     let actions: Vec<String> = evs
         .iter()
-        .map(|e| format!("{} {}", e["Actor"]["Attributes"]["name"].as_str().unwrap_or(""), e["Action"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["Actor"]["Attributes"]["name"].as_str().unwrap_or(""),
+                e["Action"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert!(actions.contains(&"good health_status: healthy".to_string()), "{actions:?}");
-    assert!(actions.contains(&"bad health_status: unhealthy".to_string()), "{actions:?}");
     assert!(
-        actions.iter().any(|a| a.starts_with("good exec_start: /bin/sh -c echo fine; exit 0")),
+        actions.contains(&"good health_status: healthy".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"bad health_status: unhealthy".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.starts_with("good exec_start: /bin/sh -c echo fine; exit 0")),
         "{actions:?}"
     );
     assert!(actions.iter().any(|a| a == "good exec_die"), "{actions:?}");
@@ -142,13 +163,18 @@ fn start_period_timeout_output_none_and_validation() {
     run_with_health(&d, "none", json!({"Test": ["NONE"]}));
 
     // Failures inside the start period do not count.
-    let h = wait_health(&d, "slow", |h| h["Log"].as_array().is_some_and(|l| l.len() >= 3));
+    let h = wait_health(&d, "slow", |h| {
+        h["Log"].as_array().is_some_and(|l| l.len() >= 3)
+    });
     assert_eq!(h["Status"], "starting");
     assert_eq!(h["FailingStreak"], 0);
 
     let h = wait_health(&d, "stuck", |h| h["Status"] == "unhealthy");
     assert_eq!(h["Log"][0]["ExitCode"], -1);
-    assert_eq!(h["Log"][0]["Output"], "Health check exceeded timeout (300ms)");
+    assert_eq!(
+        h["Log"][0]["Output"],
+        "Health check exceeded timeout (300ms)"
+    );
     // The timed-out probe was killed.
     let top = d.get("/containers/stuck/top").json();
     let sleeps = top["Processes"]
@@ -165,14 +191,21 @@ fn start_period_timeout_output_none_and_validation() {
     assert!(out.ends_with("aaa..."));
 
     std::thread::sleep(Duration::from_millis(300));
-    assert!(d.inspect("none")["State"].get("Health").is_none_or(Value::is_null));
+    assert!(
+        d.inspect("none")["State"]
+            .get("Health")
+            .is_none_or(Value::is_null)
+    );
 
     let r = d.post_json(
         "/containers/create",
         &json!({"Image": "busybox", "Healthcheck": {"Test": ["CMD", "true"], "Interval": 1000}}),
     );
     assert_eq!(r.status, 400);
-    assert_eq!(r.message(), "Interval in Healthcheck cannot be less than 1ms");
+    assert_eq!(
+        r.message(),
+        "Interval in Healthcheck cannot be less than 1ms"
+    );
 }
 
 #[test]
@@ -200,16 +233,34 @@ fn health_checks_survive_a_daemon_crash() {
 fn docker_cli_health() {
     let d = daemon();
     let Some(out) = d.docker(&[
-        "run", "-d", "--name", "web", "--health-cmd", "exit 0", "--health-interval", "300ms",
-        "busybox", "sleep", "1000",
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--health-cmd",
+        "exit 0",
+        "--health-interval",
+        "300ms",
+        "busybox",
+        "sleep",
+        "1000",
     ]) else {
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     wait_health(&d, "web", |h| h["Status"] == "healthy");
-    let out = d.docker(&["ps", "--format", "{{.Names}} {{.Status}}"]).unwrap();
+    let out = d
+        .docker(&["ps", "--format", "{{.Names}} {{.Status}}"])
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("web Up") && text.contains("(healthy)"), "{text}");
+    assert!(
+        text.contains("web Up") && text.contains("(healthy)"),
+        "{text}"
+    );
     let out = d
         .docker(&["inspect", "-f", "{{.State.Health.Status}}", "web"])
         .unwrap();
@@ -217,7 +268,15 @@ fn docker_cli_health() {
     // The CLI sends `--until 0s` as whole seconds: let this one pass.
     std::thread::sleep(Duration::from_millis(1100));
     let out = d
-        .docker(&["events", "--since", "1m", "--until", "0s", "--filter", "event=health_status"])
+        .docker(&[
+            "events",
+            "--since",
+            "1m",
+            "--until",
+            "0s",
+            "--filter",
+            "event=health_status",
+        ])
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("health_status: healthy"), "{text}");

@@ -58,9 +58,21 @@ fn assert_running_sample(v: &Value, name: &str) {
     assert!(v["memory_stats"]["usage"].as_u64().unwrap_or(0) > 0, "{v}");
     assert!(v["memory_stats"]["limit"].as_u64().unwrap_or(0) > 0, "{v}");
     assert!(v["memory_stats"]["stats"].is_object(), "{v}");
-    assert!(v["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap_or(0) > 0, "{v}");
-    assert!(v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap_or(0) > 0, "{v}");
-    assert!(v["cpu_stats"]["online_cpus"].as_u64().unwrap_or(0) > 0, "{v}");
+    assert!(
+        v["cpu_stats"]["cpu_usage"]["total_usage"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{v}"
+    );
+    assert!(
+        v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap_or(0) > 0,
+        "{v}"
+    );
+    assert!(
+        v["cpu_stats"]["online_cpus"].as_u64().unwrap_or(0) > 0,
+        "{v}"
+    );
     assert!(v["pids_stats"]["current"].as_u64().unwrap_or(0) >= 1, "{v}");
     assert!(v["blkio_stats"].is_object(), "{v}");
     assert_eq!(v["num_procs"], 0);
@@ -80,7 +92,11 @@ fn stats_one_shot_two_samples_and_stream() {
     let t = Instant::now();
     let r = d.get("/containers/web/stats?stream=false&one-shot=true");
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(t.elapsed() < Duration::from_millis(900), "one-shot took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(900),
+        "one-shot took {:?}",
+        t.elapsed()
+    );
     let v = r.json();
     assert_running_sample(&v, "web");
     assert_eq!(v["id"], id.as_str());
@@ -92,14 +108,17 @@ fn stats_one_shot_two_samples_and_stream() {
     // Without one-shot: a second sample, with the first as `precpu`.
     let v = d.get("/containers/web/stats?stream=false").json();
     assert_running_sample(&v, "web");
-    let pre = v["precpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap();
+    let pre = v["precpu_stats"]["cpu_usage"]["total_usage"]
+        .as_u64()
+        .unwrap();
     let now = v["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap();
     assert!(pre > 0 && now > pre, "{v}");
     assert_ne!(v["preread"], "0001-01-01T00:00:00Z");
     // A busy loop: CPU % (Docker's formula) is well above zero.
     let sys = v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap()
         - v["precpu_stats"]["system_cpu_usage"].as_u64().unwrap();
-    let pct = (now - pre) as f64 / sys as f64 * v["cpu_stats"]["online_cpus"].as_f64().unwrap() * 100.0;
+    let pct =
+        (now - pre) as f64 / sys as f64 * v["cpu_stats"]["online_cpus"].as_f64().unwrap() * 100.0;
     assert!(pct > 20.0, "cpu {pct}% from {v}");
 
     // Streaming: one sample a second, each with its predecessor.
@@ -157,22 +176,52 @@ fn stats_of_stopped_containers_and_shared_sampler() {
     let lines = stream_lines(&d, "/containers/idle/stats", 2, Duration::from_secs(5));
     assert_running_sample(&lines[1], "idle");
     a.join().unwrap();
-    assert_eq!(count("stats sampler started") - before, 1, "{}", d.log_text());
+    assert_eq!(
+        count("stats sampler started") - before,
+        1,
+        "{}",
+        d.log_text()
+    );
     wait_stopped(2);
 }
 
 #[test]
 fn docker_cli_stats_no_stream() {
     let d = daemon();
-    let Some(out) = d.docker(&["run", "-d", "--name", "web", "-m", "32m", "busybox", "sh", "-c", "while :; do :; done"]) else {
+    let Some(out) = d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-m",
+        "32m",
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]) else {
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = d
-        .docker(&["stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "web"])
+        .docker(&[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}",
+            "web",
+        ])
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let f: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(f[0], "web", "{text}");
     let cpu: f64 = f[1].trim_end_matches('%').parse().unwrap();

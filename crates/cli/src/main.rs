@@ -14,7 +14,7 @@ mod term;
 
 use std::io::Write;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use crate::error::USAGE_EXIT;
 
@@ -26,7 +26,7 @@ fn main() {
 }
 
 fn run() -> i32 {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::Cli::parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

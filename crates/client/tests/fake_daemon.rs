@@ -181,6 +181,54 @@ async fn handle(
                 .body(Full::new(Bytes::new()).boxed())
                 .unwrap()
         }
+        ("HEAD", "/containers/x/archive") | ("GET", "/containers/x/archive") => {
+            let stat = r#"{"name":"etc","size":4096,"mode":2147484141,"mtime":"2024-01-01T00:00:00Z","linkTarget":""}"#;
+            Response::builder()
+                .header("Content-Type", "application/x-tar")
+                .header("X-Docker-Container-Path-Stat", base64(stat.as_bytes()))
+                .body(Full::new(Bytes::from_static(b"tar bytes")).boxed())
+                .unwrap()
+        }
+        ("PUT", "/containers/x/archive") => {
+            let body = req.body_mut().collect().await.unwrap().to_bytes();
+            let ok = query == "path=%2Ftmp&noOverwriteDirNonDir=true&copyUIDGID=true"
+                && &body[..] == b"tar bytes"
+                && req.headers()["content-type"] == "application/x-tar";
+            full(
+                if ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                format!(r#"{{"message":"unexpected {query}"}}"#),
+            )
+        }
+        ("POST", "/containers/x/wait") => {
+            let chunks = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"{\"StatusCode\":3}")))
+            });
+            Response::builder()
+                .header("Content-Type", "application/json")
+                .body(BodyExt::boxed(StreamBody::new(chunks)))
+                .unwrap()
+        }
+        ("GET", "/containers/x/stats") | ("GET", "/events") => full(
+            StatusCode::OK,
+            format!("{{\"query\":\"{query}\",\"n\":1}}\n{{\"query\":\"{query}\",\"n\":2}}\n"),
+        ),
+        ("GET", "/containers/x/logs") => {
+            let mut body =
+                berth_client::stdcopy::frame(berth_client::stdcopy::StdStream::Stdout, b"out\n");
+            body.extend(berth_client::stdcopy::frame(
+                berth_client::stdcopy::StdStream::Stderr,
+                b"err\n",
+            ));
+            Response::builder()
+                .header("Content-Type", "application/vnd.docker.multiplexed-stream")
+                .body(Full::new(Bytes::from(body)).boxed())
+                .unwrap()
+        }
         ("POST", "/containers/y/attach") => full(
             StatusCode::CONFLICT,
             r#"{"message":"container y is not running"}"#,
@@ -188,6 +236,25 @@ async fn handle(
         _ => full(StatusCode::NOT_FOUND, r#"{"message":"page not found"}"#),
     };
     Ok(resp)
+}
+
+/// Go's `base64.StdEncoding`.
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -377,5 +444,87 @@ async fn connection_refused_is_clear() {
             "Cannot connect to the Berth daemon at unix://{}. Is berthd running?",
             socket.display()
         )
+    );
+}
+
+#[tokio::test]
+async fn archives_carry_the_path_stat() {
+    let fake = start("1.47");
+    let client = fake.client();
+    let stat = client.container_stat_path("x", "/etc").await.unwrap();
+    assert_eq!(stat.name, "etc");
+    assert!(stat.is_dir());
+    let (body, stat) = client.copy_from_container("x", "/etc").await.unwrap();
+    assert_eq!(stat.size, 4096);
+    assert_eq!(&body.bytes().await.unwrap()[..], b"tar bytes");
+    let opts = berth_client::CopyToOptions {
+        copy_uid_gid: true,
+        ..Default::default()
+    };
+    client
+        .copy_to_container("x", "/tmp", Body::bytes("tar bytes"), opts)
+        .await
+        .unwrap();
+    let err = client
+        .copy_to_container("x", "/tmp", Body::bytes("tar bytes"), Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+}
+
+#[tokio::test]
+async fn wait_returns_before_the_result() {
+    let fake = start("1.47");
+    let client = fake.client();
+    let t = std::time::Instant::now();
+    let waiter = client
+        .container_wait("x", berth_client::WaitCondition::NextExit)
+        .await
+        .unwrap();
+    assert!(t.elapsed() < std::time::Duration::from_millis(50));
+    assert_eq!(waiter.result().await.unwrap().status_code, 3);
+}
+
+#[tokio::test]
+async fn stats_events_and_logs_stream() {
+    let fake = start("1.47");
+    let client = fake.client();
+    let mut stats = client
+        .container_stats::<serde_json::Value>("x", false, true)
+        .await
+        .unwrap();
+    let first = stats.next().await.unwrap().unwrap();
+    assert_eq!(first["query"], "stream=0&one-shot=1");
+    assert_eq!(stats.next().await.unwrap().unwrap()["n"], 2);
+    assert!(stats.next().await.is_none());
+    let mut f = berth_api::filters::Filters::default();
+    f.add("type", "container");
+    let opts = berth_client::EventsOptions {
+        since: Some("10".into()),
+        until: None,
+        filters: f,
+    };
+    let mut events = client.events_as::<serde_json::Value>(&opts).await.unwrap();
+    let e = events.next().await.unwrap().unwrap();
+    assert_eq!(
+        e["query"],
+        "filters=%7B%22type%22%3A%5B%22container%22%5D%7D&since=10"
+    );
+    let opts = berth_client::LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: Some("10".into()),
+        ..Default::default()
+    };
+    let resp = client.container_logs("x", &opts).await.unwrap();
+    assert!(berth_client::api::streams::is_multiplexed(&resp));
+    let mut reader = resp.into_body().into_reader();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    berth_client::stdcopy::copy_demuxed(&mut reader, Some(&mut out), Some(&mut err))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.as_slice(), err.as_slice()),
+        (&b"out\n"[..], &b"err\n"[..])
     );
 }

@@ -117,9 +117,9 @@ pub fn ensure_bridge(name: &str, gateway: Option<Ipv4Net>, mtu: u32) -> Result<u
                     Err(e) if e.kind() == berth_api::ErrorKind::Conflict => {}
                     Err(e) => return Err(e),
                 }
-                nl.link(&name)
-                    .await?
-                    .ok_or_else(|| Error::system(format!("bridge {name} vanished after creation")))?
+                nl.link(&name).await?.ok_or_else(|| {
+                    Error::system(format!("bridge {name} vanished after creation"))
+                })?
             }
         };
         if link.kind.as_deref().is_some_and(|k| k != "bridge") {
@@ -174,7 +174,10 @@ pub fn plumb(netns: &Path, plumbs: &[Plumb<'_>], default_route: bool) -> Result<
         return Ok(());
     }
     let ns_file = std::fs::File::open(netns).map_err(|e| {
-        Error::system(format!("cannot open network namespace {}: {e}", netns.display()))
+        Error::system(format!(
+            "cannot open network namespace {}: {e}",
+            netns.display()
+        ))
     })?;
     let ns_ref = &ns_file;
     with_netlink(None, move |nl| async move {
@@ -214,12 +217,11 @@ pub fn plumb(netns: &Path, plumbs: &[Plumb<'_>], default_route: bool) -> Result<
             if !link.up {
                 nl.set_up(link.index).await?;
             }
-            if !route_done {
-                if let Some(gw) = p.ep.gateway {
+            if !route_done
+                && let Some(gw) = p.ep.gateway {
                     nl.add_default_route(link.index, gw).await?;
                     route_done = true;
                 }
-            }
         }
         Ok(())
     })
@@ -293,7 +295,10 @@ mod tests {
             links: vec![],
         };
         // 172.17 is routed, 172.18 holds an address, 172.19 is taken.
-        assert_eq!(pick_pool(&d, &host, &[net("172.19.0.0/16")]), Some(net("172.20.0.0/16")));
+        assert_eq!(
+            pick_pool(&d, &host, &[net("172.19.0.0/16")]),
+            Some(net("172.20.0.0/16"))
+        );
         assert!(host.overlaps(&net("172.17.5.0/24")));
         assert!(!host.overlaps(&net("10.0.0.0/8")));
     }

@@ -132,7 +132,9 @@ fn enable_ip_forwarding() {
     }
     match std::fs::write(path, "1") {
         Ok(()) => tracing::info!("IPv4 forwarding enabled"),
-        Err(e) => tracing::warn!(error = %e, "cannot enable IPv4 forwarding: containers cannot reach other hosts"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot enable IPv4 forwarding: containers cannot reach other hosts")
+        }
     }
 }
 
@@ -327,7 +329,10 @@ impl Controller {
         options.insert(OPT_BRIDGE_NAME.to_string(), bridge_name.clone());
         options.insert(OPT_MTU.to_string(), mtu.to_string());
         Ok(Network {
-            id: previous.as_ref().map(|p| p.id.clone()).unwrap_or_else(new_id),
+            id: previous
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_else(new_id),
             name: "bridge".to_string(),
             driver: DRIVER_BRIDGE.to_string(),
             created: previous
@@ -381,7 +386,11 @@ impl Controller {
         for sb in st.sandboxes.values() {
             for ep in &sb.endpoints {
                 if ep.network_id == id {
-                    out.push((sb.container_id.clone(), sb.container_name.clone(), ep.clone()));
+                    out.push((
+                        sb.container_id.clone(),
+                        sb.container_name.clone(),
+                        ep.clone(),
+                    ));
                 }
             }
         }
@@ -425,7 +434,12 @@ impl Controller {
                 "IPv6 networks are not supported by this berthd: leave --ipv6 out",
             ));
         }
-        if req.config_only || req.config_from.as_ref().is_some_and(|c| !c.network.is_empty()) {
+        if req.config_only
+            || req
+                .config_from
+                .as_ref()
+                .is_some_and(|c| !c.network.is_empty())
+        {
             return Err(Error::invalid(
                 "config-only networks are not supported by this berthd",
             ));
@@ -463,13 +477,21 @@ impl Controller {
                 OPT_ICC => icc = parse_bool_opt(k, v)?,
                 OPT_MASQUERADE => masquerade = parse_bool_opt(k, v)?,
                 OPT_MTU => {
-                    mtu = v.parse::<u32>().ok().filter(|m| (68..=65535).contains(m)).ok_or_else(|| {
-                        Error::invalid(format!("invalid MTU {v:?}: must be a number between 68 and 65535"))
-                    })?
+                    mtu = v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|m| (68..=65535).contains(m))
+                        .ok_or_else(|| {
+                            Error::invalid(format!(
+                                "invalid MTU {v:?}: must be a number between 68 and 65535"
+                            ))
+                        })?
                 }
                 OPT_HOST_BINDING => {
                     let ip: Ipv4Addr = v.parse().map_err(|_| {
-                        Error::invalid(format!("invalid {OPT_HOST_BINDING} {v:?}: not an IPv4 address"))
+                        Error::invalid(format!(
+                            "invalid {OPT_HOST_BINDING} {v:?}: not an IPv4 address"
+                        ))
                     })?;
                     host_binding = (!ip.is_unspecified()).then_some(ip);
                 }
@@ -641,11 +663,10 @@ impl Controller {
         drop(st);
         self.store.remove_network(&n.id)?;
         let _ = self.ipam.remove(&n.id);
-        if !n.external_bridge {
-            if let Err(e) = bridge::delete_links(std::slice::from_ref(&n.bridge)) {
+        if !n.external_bridge
+            && let Err(e) = bridge::delete_links(std::slice::from_ref(&n.bridge)) {
                 tracing::warn!(network = %n.name, error = %e, "cannot delete the bridge");
             }
-        }
         if let Err(e) = self.apply_firewall() {
             tracing::warn!(error = %e, "cannot update the firewall");
         }
@@ -717,4 +738,3 @@ impl Controller {
         &self.opts
     }
 }
-

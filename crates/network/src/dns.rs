@@ -55,7 +55,14 @@ fn norm(name: &str) -> String {
 
 impl Registry {
     /// Registers `names` for `ip` of `container` on a network.
-    pub fn add(&self, network_id: &str, network_name: &str, container: &str, names: &[String], ip: Ipv4Addr) {
+    pub fn add(
+        &self,
+        network_id: &str,
+        network_name: &str,
+        container: &str,
+        names: &[String],
+        ip: Ipv4Addr,
+    ) {
         let mut nets = match self.nets.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -97,15 +104,15 @@ impl Registry {
         };
         for id in on {
             let Some(net) = nets.get(id) else { continue };
-            let key = match name.strip_suffix(&format!(".{}", net.network_name.to_ascii_lowercase())) {
-                Some(short) => short.to_string(),
-                None => name.clone(),
-            };
-            if let Some(list) = net.names.get(&key) {
-                if !list.is_empty() {
+            let key =
+                match name.strip_suffix(&format!(".{}", net.network_name.to_ascii_lowercase())) {
+                    Some(short) => short.to_string(),
+                    None => name.clone(),
+                };
+            if let Some(list) = net.names.get(&key)
+                && !list.is_empty() {
                     return list.iter().map(|(a, _)| *a).collect();
                 }
-            }
         }
         Vec::new()
     }
@@ -204,7 +211,8 @@ impl Handler {
         }
         let bytes = query.to_vec().ok()?;
         for upstream in &self.scope.upstreams {
-            let answer = tokio::time::timeout(UPSTREAM_TIMEOUT, ask(*upstream, &bytes, query.id())).await;
+            let answer =
+                tokio::time::timeout(UPSTREAM_TIMEOUT, ask(*upstream, &bytes, query.id())).await;
             match answer {
                 Ok(Ok(m)) => return Some(m),
                 Ok(Err(e)) => tracing::debug!(%upstream, error = %e, "upstream DNS server failed"),
@@ -227,7 +235,9 @@ async fn ask(upstream: SocketAddr, bytes: &[u8], id: u16) -> std::io::Result<Mes
     let mut buf = vec![0u8; 4096];
     loop {
         let n = sock.recv(&mut buf).await?;
-        let Ok(m) = Message::from_vec(&buf[..n]) else { continue };
+        let Ok(m) = Message::from_vec(&buf[..n]) else {
+            continue;
+        };
         if m.id() != id {
             continue;
         }
@@ -249,7 +259,11 @@ async fn ask(upstream: SocketAddr, bytes: &[u8], id: u16) -> std::io::Result<Mes
 
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
-    async fn handle_request<R: ResponseHandler>(&self, request: &Request, mut response: R) -> ResponseInfo {
+    async fn handle_request<R: ResponseHandler>(
+        &self,
+        request: &Request,
+        mut response: R,
+    ) -> ResponseInfo {
         let mut header = Header::response_from_request(request.header());
         header.set_recursion_available(true);
         let builder = MessageResponseBuilder::from_message_request(request);
@@ -260,11 +274,17 @@ impl RequestHandler for Handler {
         };
         if request.op_code() != OpCode::Query || request.message_type() != MessageType::Query {
             let msg = builder.error_msg(request.header(), ResponseCode::NotImp);
-            return response.send_response(msg).await.unwrap_or_else(|_| fail(ResponseCode::ServFail));
+            return response
+                .send_response(msg)
+                .await
+                .unwrap_or_else(|_| fail(ResponseCode::ServFail));
         }
         let Some(q) = request.queries().first() else {
             let msg = builder.error_msg(request.header(), ResponseCode::FormErr);
-            return response.send_response(msg).await.unwrap_or_else(|_| fail(ResponseCode::ServFail));
+            return response
+                .send_response(msg)
+                .await
+                .unwrap_or_else(|_| fail(ResponseCode::ServFail));
         };
         let qname: Name = q.name().into();
         let text = qname.to_ascii();
@@ -275,7 +295,10 @@ impl RequestHandler for Handler {
                 .map(|r| Record::from_rdata(qname.clone(), TTL, r))
                 .collect();
             let msg = builder.build(header, records.iter(), &[], &[], &[]);
-            return response.send_response(msg).await.unwrap_or_else(|_| fail(ResponseCode::ServFail));
+            return response
+                .send_response(msg)
+                .await
+                .unwrap_or_else(|_| fail(ResponseCode::ServFail));
         }
         match self.forward(request).await {
             Some(answer) => {
@@ -287,11 +310,17 @@ impl RequestHandler for Handler {
                     &[],
                     answer.additionals().iter(),
                 );
-                response.send_response(msg).await.unwrap_or_else(|_| fail(ResponseCode::ServFail))
+                response
+                    .send_response(msg)
+                    .await
+                    .unwrap_or_else(|_| fail(ResponseCode::ServFail))
             }
             None => {
                 let msg = builder.error_msg(request.header(), ResponseCode::ServFail);
-                response.send_response(msg).await.unwrap_or_else(|_| fail(ResponseCode::ServFail))
+                response
+                    .send_response(msg)
+                    .await
+                    .unwrap_or_else(|_| fail(ResponseCode::ServFail))
             }
         }
     }
@@ -317,10 +346,14 @@ pub fn serve(
     netns: &Path,
 ) -> Result<ContainerDns, Error> {
     let (udp, tcp) = crate::netns::run_in(netns, || {
-        let udp = std::net::UdpSocket::bind((DNS_ADDR, 0))
-            .map_err(|e| Error::system(format!("cannot bind the DNS socket in the container: {e}")))?;
-        let tcp = std::net::TcpListener::bind((DNS_ADDR, 0))
-            .map_err(|e| Error::system(format!("cannot bind the DNS listener in the container: {e}")))?;
+        let udp = std::net::UdpSocket::bind((DNS_ADDR, 0)).map_err(|e| {
+            Error::system(format!("cannot bind the DNS socket in the container: {e}"))
+        })?;
+        let tcp = std::net::TcpListener::bind((DNS_ADDR, 0)).map_err(|e| {
+            Error::system(format!(
+                "cannot bind the DNS listener in the container: {e}"
+            ))
+        })?;
         Ok((udp, tcp))
     })?;
     let io = |e: std::io::Error| Error::system(format!("DNS socket: {e}"));
@@ -374,8 +407,20 @@ mod tests {
 
     fn registry() -> Registry {
         let r = Registry::default();
-        r.add("n1", "app", "c1", &["web".into(), "www".into(), "abc123".into()], Ipv4Addr::new(10, 0, 0, 2));
-        r.add("n2", "other", "c2", &["db".into()], Ipv4Addr::new(10, 1, 0, 2));
+        r.add(
+            "n1",
+            "app",
+            "c1",
+            &["web".into(), "www".into(), "abc123".into()],
+            Ipv4Addr::new(10, 0, 0, 2),
+        );
+        r.add(
+            "n2",
+            "other",
+            "c2",
+            &["db".into()],
+            Ipv4Addr::new(10, 1, 0, 2),
+        );
         r
     }
 
@@ -388,14 +433,20 @@ mod tests {
         assert_eq!(r.lookup(&n1, "web.app"), vec![Ipv4Addr::new(10, 0, 0, 2)]);
         assert!(r.lookup(&n1, "db").is_empty());
         assert!(r.lookup(&n1, "web.other").is_empty());
-        assert_eq!(r.reverse(&n1, Ipv4Addr::new(10, 0, 0, 2)).as_deref(), Some("web.app"));
+        assert_eq!(
+            r.reverse(&n1, Ipv4Addr::new(10, 0, 0, 2)).as_deref(),
+            Some("web.app")
+        );
         r.remove("n1", "c1");
         assert!(r.lookup(&n1, "web").is_empty());
     }
 
     #[test]
     fn ptr_names() {
-        assert_eq!(ptr_ip("2.0.0.10.in-addr.arpa."), Some(Ipv4Addr::new(10, 0, 0, 2)));
+        assert_eq!(
+            ptr_ip("2.0.0.10.in-addr.arpa."),
+            Some(Ipv4Addr::new(10, 0, 0, 2))
+        );
         assert_eq!(ptr_ip("example.com."), None);
     }
 
@@ -404,7 +455,10 @@ mod tests {
         let host = "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch x\n";
         assert_eq!(upstreams(&[], host).len(), 2);
         let explicit: Vec<IpAddr> = vec!["1.1.1.1".parse().unwrap()];
-        assert_eq!(upstreams(&explicit, host), vec!["1.1.1.1:53".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            upstreams(&explicit, host),
+            vec!["1.1.1.1:53".parse::<SocketAddr>().unwrap()]
+        );
     }
 
     /// A query over UDP answered locally, another forwarded to a fake
@@ -428,7 +482,11 @@ mod tests {
                     a.set_id(q.id()).set_message_type(MessageType::Response);
                     let name = q.queries()[0].name().clone();
                     a.add_query(q.queries()[0].clone());
-                    a.add_answer(Record::from_rdata(name, 5, RData::A(A(Ipv4Addr::new(192, 0, 2, 99)))));
+                    a.add_answer(Record::from_rdata(
+                        name,
+                        5,
+                        RData::A(A(Ipv4Addr::new(192, 0, 2, 99))),
+                    ));
                     up.send_to(&a.to_vec().unwrap(), from).await.unwrap();
                 }
             });
@@ -443,16 +501,23 @@ mod tests {
             let mut server = ServerFuture::new(Handler { registry, scope });
             server.register_socket(sock);
             let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-            for (name, want) in [("web.", Ipv4Addr::new(10, 0, 0, 2)), ("example.test.", Ipv4Addr::new(192, 0, 2, 99))] {
+            for (name, want) in [
+                ("web.", Ipv4Addr::new(10, 0, 0, 2)),
+                ("example.test.", Ipv4Addr::new(192, 0, 2, 99)),
+            ] {
                 let mut q = Message::new();
                 q.set_id(7).set_recursion_desired(true);
-                q.add_query(hickory_server::proto::op::Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+                q.add_query(hickory_server::proto::op::Query::query(
+                    Name::from_ascii(name).unwrap(),
+                    RecordType::A,
+                ));
                 client.send_to(&q.to_vec().unwrap(), addr).await.unwrap();
                 let mut buf = [0u8; 512];
-                let (n, _) = tokio::time::timeout(Duration::from_secs(5), client.recv_from(&mut buf))
-                    .await
-                    .unwrap()
-                    .unwrap();
+                let (n, _) =
+                    tokio::time::timeout(Duration::from_secs(5), client.recv_from(&mut buf))
+                        .await
+                        .unwrap()
+                        .unwrap();
                 let a = Message::from_vec(&buf[..n]).unwrap();
                 assert_eq!(a.id(), 7);
                 let got: Vec<Ipv4Addr> = a

@@ -31,8 +31,8 @@ use std::process::{Command, Stdio};
 use berth_api::Error;
 use nftables::batch::Batch;
 use nftables::expr::{
-    CT, Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload,
-    PayloadField, Prefix, SetItem,
+    CT, Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
+    Prefix, SetItem,
 };
 use nftables::schema::{Chain, NfListObject, Nftables, Rule, Table};
 use nftables::stmt::{JumpTarget, Match, NAT, Operator, Statement};
@@ -74,10 +74,12 @@ fn s(text: impl Into<String>) -> Expression<'static> {
 }
 
 fn field(protocol: &'static str, name: &'static str) -> Expression<'static> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField {
-        protocol: Cow::Borrowed(protocol),
-        field: Cow::Borrowed(name),
-    })))
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: Cow::Borrowed(protocol),
+            field: Cow::Borrowed(name),
+        },
+    )))
 }
 
 fn meta(key: MetaKey) -> Expression<'static> {
@@ -377,7 +379,10 @@ pub fn apply(ruleset: &Nftables<'_>, netns: Option<&Path>) -> Result<(), Error> 
         .map_err(|e| Error::system(format!("cannot encode the nftables ruleset: {e}")))?;
     let ns_file = match netns {
         Some(p) => Some(std::fs::File::open(p).map_err(|e| {
-            Error::system(format!("cannot open network namespace {}: {e}", p.display()))
+            Error::system(format!(
+                "cannot open network namespace {}: {e}",
+                p.display()
+            ))
         })?),
         None => None,
     };
@@ -468,7 +473,10 @@ mod tests {
     fn renders_the_expected_rules() {
         let json = serde_json::to_value(render("berth_t", &state())).unwrap();
         let text = json.to_string();
-        assert!(text.contains(r#""dnat":{"addr":"198.18.0.2","port":80}"#), "{text}");
+        assert!(
+            text.contains(r#""dnat":{"addr":"198.18.0.2","port":80}"#),
+            "{text}"
+        );
         assert!(text.contains(r#""masquerade":null"#), "{text}");
         assert!(text.contains(r#""fib":{"#), "{text}");
         // The first three commands replace the table whole.

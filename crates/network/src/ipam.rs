@@ -49,7 +49,11 @@ impl Pool {
     }
 
     /// Allocates `preferred`, or the next free address of the range.
-    pub fn allocate(&mut self, owner: &str, preferred: Option<Ipv4Addr>) -> Result<Ipv4Addr, Error> {
+    pub fn allocate(
+        &mut self,
+        owner: &str,
+        preferred: Option<Ipv4Addr>,
+    ) -> Result<Ipv4Addr, Error> {
         if let Some(ip) = preferred {
             if !self.subnet.contains(ip) {
                 return Err(Error::invalid(format!(
@@ -63,13 +67,12 @@ impl Pool {
                     self.subnet
                 )));
             }
-            if let Some(holder) = self.allocated.get(&ip) {
-                if holder != owner {
+            if let Some(holder) = self.allocated.get(&ip)
+                && holder != owner {
                     return Err(Error::conflict(format!(
                         "Address already in use: {ip} is held by another container"
                     )));
                 }
-            }
             self.allocated.insert(ip, owner.to_string());
             return Ok(ip);
         }

@@ -194,7 +194,8 @@ impl Store {
 
     pub fn remove_network(&self, id: &str) -> Result<(), Error> {
         let path = self.networks.join(format!("{id}.json"));
-        berth_fsutil::remove_file_if_exists(&path).map_err(sys(format!("cannot remove network {id}")))
+        berth_fsutil::remove_file_if_exists(&path)
+            .map_err(sys(format!("cannot remove network {id}")))
     }
 
     pub fn sandboxes(&self) -> Vec<Sandbox> {
@@ -208,13 +209,16 @@ impl Store {
 
     pub fn save_sandbox(&self, s: &Sandbox) -> Result<(), Error> {
         let path = self.sandboxes.join(format!("{}.json", s.container_id));
-        berth_fsutil::write_json(&path, s)
-            .map_err(sys(format!("cannot save the network state of container {}", s.container_id)))
+        berth_fsutil::write_json(&path, s).map_err(sys(format!(
+            "cannot save the network state of container {}",
+            s.container_id
+        )))
     }
 
     pub fn remove_sandbox(&self, container_id: &str) -> Result<(), Error> {
         let path = self.sandboxes.join(format!("{container_id}.json"));
-        berth_fsutil::remove_file_if_exists(&path)
-            .map_err(sys(format!("cannot remove the network state of container {container_id}")))
+        berth_fsutil::remove_file_if_exists(&path).map_err(sys(format!(
+            "cannot remove the network state of container {container_id}"
+        )))
     }
 }

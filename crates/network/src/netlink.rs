@@ -12,9 +12,13 @@ use berth_api::Error;
 use futures_util::TryStreamExt;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo};
+use rtnetlink::packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo,
+};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
-use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{
+    Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
+};
 
 use crate::cidr::{Ipv4Net, Mac};
 
@@ -144,7 +148,11 @@ impl Netlink {
     pub async fn links(&self) -> Result<Vec<Link>, Error> {
         let mut out = Vec::new();
         let mut stream = self.handle.link().get().execute();
-        while let Some(msg) = stream.try_next().await.map_err(nl_err("cannot list links"))? {
+        while let Some(msg) = stream
+            .try_next()
+            .await
+            .map_err(nl_err("cannot list links"))?
+        {
             out.push(link_of(&msg));
         }
         Ok(out)
@@ -152,7 +160,12 @@ impl Netlink {
 
     /// The interface called `name`, if any.
     pub async fn link(&self, name: &str) -> Result<Option<Link>, Error> {
-        let mut stream = self.handle.link().get().match_name(name.to_string()).execute();
+        let mut stream = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
         match stream.try_next().await {
             Ok(Some(msg)) => Ok(Some(link_of(&msg))),
             Ok(None) => Ok(None),
@@ -209,7 +222,11 @@ impl Netlink {
     pub async fn addresses(&self) -> Result<Vec<Addr>, Error> {
         let mut out = Vec::new();
         let mut stream = self.handle.address().get().execute();
-        while let Some(msg) = stream.try_next().await.map_err(nl_err("cannot list addresses"))? {
+        while let Some(msg) = stream
+            .try_next()
+            .await
+            .map_err(nl_err("cannot list addresses"))?
+        {
             if msg.header.family != AddressFamily::Inet {
                 continue;
             }
@@ -245,7 +262,9 @@ impl Netlink {
         {
             Ok(()) => Ok(()),
             Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
-            Err(e) => Err(nl_err(format!("cannot add address {net} to link {index}"))(e)),
+            Err(e) => Err(nl_err(format!("cannot add address {net} to link {index}"))(
+                e,
+            )),
         }
     }
 
@@ -254,7 +273,11 @@ impl Netlink {
         let mut out = Vec::new();
         let req = RouteMessageBuilder::<Ipv4Addr>::new().build();
         let mut stream = self.handle.route().get(req).execute();
-        while let Some(msg) = stream.try_next().await.map_err(nl_err("cannot list routes"))? {
+        while let Some(msg) = stream
+            .try_next()
+            .await
+            .map_err(nl_err("cannot list routes"))?
+        {
             if msg.header.address_family != AddressFamily::Inet || msg.header.table != 254 {
                 continue;
             }
@@ -288,7 +311,9 @@ impl Netlink {
         match self.handle.route().add(msg).execute().await {
             Ok(()) => Ok(()),
             Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
-            Err(e) => Err(nl_err(format!("cannot add the default route via {gateway}"))(e)),
+            Err(e) => Err(nl_err(format!(
+                "cannot add the default route via {gateway}"
+            ))(e)),
         }
     }
 

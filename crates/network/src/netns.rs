@@ -95,8 +95,12 @@ impl NetnsManager {
 /// Moves the calling thread into the network namespace at `path`. Only
 /// for threads that exist for this purpose (see [`run_in`]).
 pub fn enter(path: &Path) -> Result<(), Error> {
-    let file = fs::File::open(path)
-        .map_err(|e| sys(format!("cannot open network namespace {}", path.display()), e))?;
+    let file = fs::File::open(path).map_err(|e| {
+        sys(
+            format!("cannot open network namespace {}", path.display()),
+            e,
+        )
+    })?;
     // SAFETY: setns(2) on a descriptor we hold; it changes only this thread.
     if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         return Err(sys(

@@ -62,9 +62,8 @@ impl FromStr for PortKey {
                 )));
             }
         };
-        let port = parse_port(port).map_err(|_| {
-            Error::invalid(format!("invalid port specification: {s:?}"))
-        })?;
+        let port = parse_port(port)
+            .map_err(|_| Error::invalid(format!("invalid port specification: {s:?}")))?;
         Ok(PortKey { port, proto })
     }
 }
@@ -98,10 +97,7 @@ impl Binding {
     /// As `NetworkSettings.Ports` shows it.
     pub fn to_api(&self) -> PortBinding {
         PortBinding {
-            host_ip: self
-                .host_ip
-                .unwrap_or(Ipv4Addr::UNSPECIFIED)
-                .to_string(),
+            host_ip: self.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
             host_port: self.host_port.to_string(),
         }
     }
@@ -285,7 +281,10 @@ mod tests {
         assert_eq!(find("81/tcp").host_ports, (9000, 9010));
         assert_eq!(find("443/tcp").host_ports, (0, 0));
         // Without -P exposed ports are not published.
-        assert_eq!(plan(Some(&exposed), Some(&b), false, None).unwrap().len(), 3);
+        assert_eq!(
+            plan(Some(&exposed), Some(&b), false, None).unwrap().len(),
+            3
+        );
         // The network's default host address.
         let d = Some(Ipv4Addr::new(127, 0, 0, 2));
         let p = plan(None, Some(&b), false, d).unwrap();

@@ -83,7 +83,11 @@ impl Drop for Proxy {
 }
 
 /// Starts relaying `bound` to `target` on `rt`.
-pub fn serve(rt: &tokio::runtime::Handle, bound: Bound, target: SocketAddrV4) -> Result<Proxy, Error> {
+pub fn serve(
+    rt: &tokio::runtime::Handle,
+    bound: Bound,
+    target: SocketAddrV4,
+) -> Result<Proxy, Error> {
     let _enter = rt.enter();
     let io = |e: std::io::Error| Error::system(format!("cannot serve a published port: {e}"));
     let task = match bound {
@@ -169,11 +173,10 @@ async fn udp_loop(front: Arc<UdpSocket>, target: SocketAddrV4) {
                 let _ = flow.backend.send(&buf[..n]).await;
             }
             Some(done) = replies.join_next(), if !replies.is_empty() => {
-                if let Ok(client) = done {
-                    if flows.get(&client).is_some_and(|f| f.last.elapsed() >= UDP_IDLE) {
+                if let Ok(client) = done
+                    && flows.get(&client).is_some_and(|f| f.last.elapsed() >= UDP_IDLE) {
                         flows.remove(&client);
                     }
-                }
             }
             _ = sweep.tick() => {
                 flows.retain(|_, f| f.last.elapsed() < UDP_IDLE * 2);
@@ -230,7 +233,9 @@ mod tests {
             let port = bound.port();
             assert!(port > 0);
             // The port is taken now.
-            let err = bind(Proto::Tcp, Some(Ipv4Addr::LOCALHOST), port).err().unwrap();
+            let err = bind(Proto::Tcp, Some(Ipv4Addr::LOCALHOST), port)
+                .err()
+                .unwrap();
             assert_eq!(err.kind(), berth_api::ErrorKind::Conflict);
             assert!(err.message().contains("port is already allocated"));
             let proxy = serve(&handle, bound, echo_addr).unwrap();
@@ -244,7 +249,10 @@ mod tests {
             let uport = ubound.port();
             let _uproxy = serve(&handle, ubound, uecho_addr).unwrap();
             let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-            client.send_to(b"hello", ("127.0.0.1", uport)).await.unwrap();
+            client
+                .send_to(b"hello", ("127.0.0.1", uport))
+                .await
+                .unwrap();
             let mut b = [0u8; 16];
             let (n, _) = tokio::time::timeout(Duration::from_secs(5), client.recv_from(&mut b))
                 .await
@@ -258,7 +266,9 @@ mod tests {
             let again = bind(Proto::Tcp, Some(Ipv4Addr::LOCALHOST), port);
             assert!(again.is_ok());
             let mut b = [0u8; 4];
-            let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut b)).await.unwrap();
+            let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut b))
+                .await
+                .unwrap();
             assert!(matches!(n, Ok(0) | Err(_)));
         });
     }

@@ -71,9 +71,9 @@ impl Controller {
                 net.name, net.driver
             )));
         }
-        let pool = pools.get_mut(&net.id).ok_or_else(|| {
-            Error::system(format!("network {} has no address pool", net.name))
-        })?;
+        let pool = pools
+            .get_mut(&net.id)
+            .ok_or_else(|| Error::system(format!("network {} has no address pool", net.name)))?;
         let ip = pool.allocate(container_id, req.ip)?;
         if let Err(e) = self.ipam.save(&net.id, pool) {
             pool.release(ip, container_id);
@@ -131,7 +131,14 @@ impl Controller {
                         return Err(e);
                     }
                 };
-                match self.plan_endpoint(&net, &cid, req, format!("eth{i}"), !gateway_taken, &mut st.pools) {
+                match self.plan_endpoint(
+                    &net,
+                    &cid,
+                    req,
+                    format!("eth{i}"),
+                    !gateway_taken,
+                    &mut st.pools,
+                ) {
                     Ok(ep) => {
                         gateway_taken |= ep.gateway.is_some();
                         sb.endpoints.push(ep);
@@ -163,11 +170,7 @@ impl Controller {
         let cid = &sb.container_id;
         // Ports first: a port in use is found before anything is plumbed.
         let mut live = Live::default();
-        let publish_on = sb
-            .endpoints
-            .iter()
-            .find(|e| e.gateway.is_some())
-            .cloned();
+        let publish_on = sb.endpoints.iter().find(|e| e.gateway.is_some()).cloned();
         if let Some(ep) = &publish_on {
             let host_binding = self.find(&ep.network_id).ok().and_then(|n| n.host_binding);
             for r in &spec.ports {
@@ -199,11 +202,16 @@ impl Controller {
             }
         }
         let nets = self.networks();
-        let bridge_of = |id: &str| nets.iter().find(|n| n.id == id).map(|n| (n.bridge.clone(), n.mtu));
+        let bridge_of = |id: &str| {
+            nets.iter()
+                .find(|n| n.id == id)
+                .map(|n| (n.bridge.clone(), n.mtu))
+        };
         let mut plumbs_owned = Vec::new();
         for ep in &sb.endpoints {
-            let (br, mtu) = bridge_of(&ep.network_id)
-                .ok_or_else(|| Error::not_found(format!("network {} not found", ep.network_name)))?;
+            let (br, mtu) = bridge_of(&ep.network_id).ok_or_else(|| {
+                Error::not_found(format!("network {} not found", ep.network_name))
+            })?;
             plumbs_owned.push((ep, br, mtu));
         }
         let plumbs: Vec<Plumb<'_>> = plumbs_owned
@@ -264,13 +272,11 @@ impl Controller {
         let mut st = self.state();
         let ids: Vec<String> = st.pools.keys().cloned().collect();
         for id in ids {
-            if let Some(pool) = st.pools.get_mut(&id) {
-                if pool.release_owner(container_id) {
-                    if let Err(e) = self.ipam.save(&id, pool) {
+            if let Some(pool) = st.pools.get_mut(&id)
+                && pool.release_owner(container_id)
+                    && let Err(e) = self.ipam.save(&id, pool) {
                         tracing::warn!(network = %id, error = %e, "cannot persist a released address");
                     }
-                }
-            }
         }
     }
 
@@ -278,7 +284,10 @@ impl Controller {
     pub fn release(&self, container_id: &str) {
         let (sb, live) = {
             let mut st = self.state();
-            (st.sandboxes.remove(container_id), st.live.remove(container_id))
+            (
+                st.sandboxes.remove(container_id),
+                st.live.remove(container_id),
+            )
         };
         drop(live);
         let sb = sb.or_else(|| self.store.sandbox(container_id));
@@ -295,11 +304,10 @@ impl Controller {
         if let Err(e) = self.store.remove_sandbox(container_id) {
             tracing::warn!(container = %container_id, error = %e, "cannot remove the network state");
         }
-        if sb.is_some_and(|s| !s.ports.is_empty()) {
-            if let Err(e) = self.apply_firewall() {
+        if sb.is_some_and(|s| !s.ports.is_empty())
+            && let Err(e) = self.apply_firewall() {
                 tracing::warn!(error = %e, "cannot update the firewall");
             }
-        }
     }
 
     /// Connects a running container to one more network (blocking).
@@ -313,10 +321,9 @@ impl Controller {
             let mut guard = self.state();
             let st = &mut *guard;
             let net = st.find(&req.network)?.clone();
-            let sb = st
-                .sandboxes
-                .get(container_id)
-                .ok_or_else(|| Error::conflict(format!("container {container_id} is not running")))?;
+            let sb = st.sandboxes.get(container_id).ok_or_else(|| {
+                Error::conflict(format!("container {container_id} is not running"))
+            })?;
             if sb.endpoints.iter().any(|e| e.network_id == net.id) {
                 return Err(Error::forbidden(format!(
                     "endpoint with name {} already exists in network {}",
@@ -324,9 +331,18 @@ impl Controller {
                 )));
             }
             let with_gw = !sb.endpoints.iter().any(|e| e.gateway.is_some());
-            let ep = self.plan_endpoint(&net, container_id, &req, bridge::next_ifname(&used), with_gw, &mut st.pools)?;
+            let ep = self.plan_endpoint(
+                &net,
+                container_id,
+                &req,
+                bridge::next_ifname(&used),
+                with_gw,
+                &mut st.pools,
+            )?;
             let Some(sb) = st.sandboxes.get_mut(container_id) else {
-                return Err(Error::conflict(format!("container {container_id} is not running")));
+                return Err(Error::conflict(format!(
+                    "container {container_id} is not running"
+                )));
             };
             sb.endpoints.push(ep.clone());
             if let Err(e) = self.store.save_sandbox(sb) {
@@ -340,7 +356,11 @@ impl Controller {
         };
         let result = (|| {
             let net = self.find(&ep.network_id)?;
-            let mtu = if net.mtu == 0 { self.default_mtu } else { net.mtu };
+            let mtu = if net.mtu == 0 {
+                self.default_mtu
+            } else {
+                net.mtu
+            };
             bridge::plumb(
                 &netns,
                 &[Plumb {
@@ -366,12 +386,15 @@ impl Controller {
                         None => false,
                     }
                 };
-                if !has_server {
-                    if let Some(sb) = self.sandbox(container_id) {
+                if !has_server
+                    && let Some(sb) = self.sandbox(container_id) {
                         let server = self.start_dns(&sb)?;
-                        self.state().live.entry(container_id.to_string()).or_default().dns = server;
+                        self.state()
+                            .live
+                            .entry(container_id.to_string())
+                            .or_default()
+                            .dns = server;
                     }
-                }
             }
             Ok(())
         })();
@@ -389,7 +412,9 @@ impl Controller {
             let st = &mut *guard;
             let net_id = st.find(network).map(|n| n.id.clone())?;
             let Some(sb) = st.sandboxes.get_mut(container_id) else {
-                return Err(Error::conflict(format!("container {container_id} is not running")));
+                return Err(Error::conflict(format!(
+                    "container {container_id} is not running"
+                )));
             };
             let Some(pos) = sb.endpoints.iter().position(|e| e.network_id == net_id) else {
                 return Err(Error::forbidden(format!(
@@ -415,11 +440,10 @@ impl Controller {
                     }
                 }
             }
-            if let Some(pool) = st.pools.get_mut(&net_id) {
-                if pool.release(ep.ip, container_id) {
+            if let Some(pool) = st.pools.get_mut(&net_id)
+                && pool.release(ep.ip, container_id) {
                     self.ipam.save(&net_id, pool)?;
                 }
-            }
             (ep, dropped, ports_changed)
         };
         drop(dropped);
@@ -451,35 +475,41 @@ impl Controller {
         {
             let mut st = self.state();
             for ep in &gone {
-                if let Some(pool) = st.pools.get_mut(&ep.network_id) {
-                    if pool.release(ep.ip, container_id) {
+                if let Some(pool) = st.pools.get_mut(&ep.network_id)
+                    && pool.release(ep.ip, container_id) {
                         let _ = self.ipam.save(&ep.network_id, pool);
                     }
-                }
             }
             // Make sure the addresses are marked as held.
             for ep in &sb.endpoints {
-                if let Some(pool) = st.pools.get_mut(&ep.network_id) {
-                    if pool.allocated.get(&ep.ip).is_none_or(|o| o != container_id) {
+                if let Some(pool) = st.pools.get_mut(&ep.network_id)
+                    && pool.allocated.get(&ep.ip).is_none_or(|o| o != container_id) {
                         pool.allocated.insert(ep.ip, container_id.to_string());
                         let _ = self.ipam.save(&ep.network_id, pool);
                     }
-                }
             }
         }
         let mut live = Live::default();
         for p in &sb.ports {
             let b = p.binding;
-            match proxy::bind(b.key.proto, b.host_ip, b.host_port)
-                .and_then(|bound| proxy::serve(&self.rt, bound, SocketAddrV4::new(p.container_ip, b.key.port)))
-            {
+            match proxy::bind(b.key.proto, b.host_ip, b.host_port).and_then(|bound| {
+                proxy::serve(
+                    &self.rt,
+                    bound,
+                    SocketAddrV4::new(p.container_ip, b.key.port),
+                )
+            }) {
                 Ok(px) => live.proxies.push((b, px)),
-                Err(e) => tracing::warn!(container = %container_id, error = %e, "cannot take back a published port's socket"),
+                Err(e) => {
+                    tracing::warn!(container = %container_id, error = %e, "cannot take back a published port's socket")
+                }
             }
         }
         match self.start_dns(&sb) {
             Ok(d) => live.dns = d,
-            Err(e) => tracing::warn!(container = %container_id, error = %e, "cannot restart the embedded DNS server"),
+            Err(e) => {
+                tracing::warn!(container = %container_id, error = %e, "cannot restart the embedded DNS server")
+            }
         }
         let _ = self.store.save_sandbox(&sb);
         let mut st = self.state();
@@ -542,7 +572,10 @@ impl Controller {
                 .map(|l| l.name.clone())
                 .collect();
             if !stray.is_empty() {
-                tracing::info!(count = stray.len(), "deleting veth pairs no container holds");
+                tracing::info!(
+                    count = stray.len(),
+                    "deleting veth pairs no container holds"
+                );
                 if let Err(e) = bridge::delete_links(&stray) {
                     tracing::warn!(error = %e, "cannot delete stray veth pairs");
                 }

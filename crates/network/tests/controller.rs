@@ -57,10 +57,8 @@ fn serve_in(netns: &Path, port: u16, reply: &'static str) {
     std::thread::spawn(move || {
         berth_network::netns::enter(&path).unwrap();
         let l = TcpListener::bind(("0.0.0.0", port)).unwrap();
-        for s in l.incoming() {
-            if let Ok(mut s) = s {
-                let _ = s.write_all(reply.as_bytes());
-            }
+        for mut s in l.incoming().flatten() {
+            let _ = s.write_all(reply.as_bytes());
         }
     });
     std::thread::sleep(Duration::from_millis(100));
@@ -139,13 +137,22 @@ fn bridge_ports_dns_and_release() {
         })
         .unwrap();
     let ip1 = sb1.endpoints[0].ip;
-    assert_eq!(ip1, format!("198.18.{third}.2").parse::<Ipv4Addr>().unwrap());
+    assert_eq!(
+        ip1,
+        format!("198.18.{third}.2").parse::<Ipv4Addr>().unwrap()
+    );
     let (ok, out) = sh(&ns1, &["ip", "-4", "addr", "show", "eth0"]);
     assert!(ok && out.contains(&format!("{ip1}/24")), "{out}");
     let (_, out) = sh(&ns1, &["ip", "route"]);
-    assert!(out.contains(&format!("default via 198.18.{third}.1")), "{out}");
+    assert!(
+        out.contains(&format!("default via 198.18.{third}.1")),
+        "{out}"
+    );
     let (_, out) = sh(&ns1, &["ip", "link", "show", "eth0"]);
-    assert!(out.contains(&format!("02:42:c6:12:{third:02x}:02")), "{out}");
+    assert!(
+        out.contains(&format!("02:42:c6:12:{third:02x}:02")),
+        "{out}"
+    );
 
     serve_in(&ns1, 80, "hello from c1");
     let port = sb1.ports[0].binding.host_port;
@@ -153,7 +160,10 @@ fn bridge_ports_dns_and_release() {
     // Through the proxy (loopback) …
     assert_eq!(fetch((Ipv4Addr::LOCALHOST, port)), "hello from c1");
     // … and through DNAT, by the bridge's own address.
-    assert_eq!(fetch((format!("198.18.{third}.1").parse().unwrap(), port)), "hello from c1");
+    assert_eq!(
+        fetch((format!("198.18.{third}.1").parse().unwrap(), port)),
+        "hello from c1"
+    );
 
     // A user network with DNS; c2 on it and on the default bridge.
     let net = ctl
@@ -176,11 +186,13 @@ fn bridge_ports_dns_and_release() {
             ..Default::default()
         })
         .unwrap();
-    assert!(ctl.create(&NetworkCreateRequest {
-        name: format!("app{tag}"),
-        ..Default::default()
-    })
-    .is_err());
+    assert!(
+        ctl.create(&NetworkCreateRequest {
+            name: format!("app{tag}"),
+            ..Default::default()
+        })
+        .is_err()
+    );
     let sb2 = ctl
         .attach(AttachSpec {
             container_id: "c2".into(),
@@ -199,14 +211,23 @@ fn bridge_ports_dns_and_release() {
     // another network), but not c1 directly (isolation).
     let (ok, out) = sh(
         &ns2,
-        &["timeout", "5", "bash", "-c", &format!("cat < /dev/tcp/198.18.{third}.1/{port}")],
+        &[
+            "timeout",
+            "5",
+            "bash",
+            "-c",
+            &format!("cat < /dev/tcp/198.18.{third}.1/{port}"),
+        ],
     );
     assert!(out.contains("hello from c1"), "{ok} {out}");
     let (ok, _) = sh(&ns2, &["busybox", "ping", "-c1", "-W1", &ip1.to_string()]);
     assert!(!ok, "networks must be isolated");
     // The embedded DNS answers for c2's names inside c2.
     let (ok, out) = sh(&ns2, &["busybox", "nslookup", "alias2", "127.0.0.11"]);
-    assert!(ok && out.contains(&sb2.endpoints[0].ip.to_string()), "{out}");
+    assert!(
+        ok && out.contains(&sb2.endpoints[0].ip.to_string()),
+        "{out}"
+    );
     // Connect c1 to the network too, while "running": then they talk.
     let ep = ctl
         .connect(
@@ -244,7 +265,10 @@ fn bridge_ports_dns_and_release() {
         (),
     );
     assert!(!ok, "veth left behind");
-    assert!(TcpListener::bind(("0.0.0.0", port)).is_ok(), "port still held");
+    assert!(
+        TcpListener::bind(("0.0.0.0", port)).is_ok(),
+        "port still held"
+    );
     ctl.remove(&net.name).unwrap();
     netns.remove("c1").unwrap();
     netns.remove("c2").unwrap();

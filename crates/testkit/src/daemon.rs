@@ -96,9 +96,11 @@ impl TestDaemon {
         // Each test daemon has its own default bridge and subnets, unless
         // the test chose networking options itself.
         let given = |flags: &[&str]| {
-            self.extra_args
-                .iter()
-                .any(|a| flags.iter().any(|f| a == f || a.starts_with(&format!("{f}="))))
+            self.extra_args.iter().any(|a| {
+                flags
+                    .iter()
+                    .any(|f| a == f || a.starts_with(&format!("{f}=")))
+            })
         };
         if !given(&["--bridge", "-b", "--default-bridge-name"]) {
             cmd.arg("--default-bridge-name").arg(self.net.bridge());
@@ -142,19 +144,17 @@ impl TestDaemon {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = http::request(&self.socket, "GET", "/_ping", &[], b"") {
-                if r.status == 200 {
+            if let Ok(r) = http::request(&self.socket, "GET", "/_ping", &[], b"")
+                && r.status == 200 {
                     return;
                 }
-            }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait() {
                     panic!(
                         "berthd exited during start-up ({status}):\n{}",
                         self.log_text()
                     );
                 }
-            }
             if Instant::now() > deadline {
                 panic!("berthd did not answer within 30 s:\n{}", self.log_text());
             }

@@ -105,13 +105,19 @@ impl NetSlot {
     /// address of the block, and their ports) and its firewall table.
     pub fn cleanup(&self) {
         let mut bridges: Vec<String> = Vec::new();
-        if let Ok(out) = Command::new("ip").args(["-o", "-4", "addr", "show"]).output() {
+        if let Ok(out) = Command::new("ip")
+            .args(["-o", "-4", "addr", "show"])
+            .output()
+        {
             for line in String::from_utf8_lossy(&out.stdout).lines() {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 let (Some(name), Some(addr)) = (words.get(1), words.get(3)) else {
                     continue;
                 };
-                let ip = addr.split('/').next().and_then(|a| a.parse::<Ipv4Addr>().ok());
+                let ip = addr
+                    .split('/')
+                    .next()
+                    .and_then(|a| a.parse::<Ipv4Addr>().ok());
                 if ip.is_some_and(|ip| self.contains(ip)) {
                     bridges.push(name.to_string());
                 }
@@ -135,7 +141,10 @@ impl NetSlot {
         }
         for b in &bridges {
             // Ports first: veths whose peer lives on in a namespace.
-            if let Ok(out) = Command::new("ip").args(["-o", "link", "show", "master", b]).output() {
+            if let Ok(out) = Command::new("ip")
+                .args(["-o", "link", "show", "master", b])
+                .output()
+            {
                 for line in String::from_utf8_lossy(&out.stdout).lines() {
                     if let Some(name) = line.split(": ").nth(1) {
                         let name = name.split('@').next().unwrap_or(name);
@@ -148,7 +157,128 @@ impl NetSlot {
         let _ = Command::new("nft")
             .args(["delete", "table", "ip", &self.table()])
             .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.remote_name()])
+            .output();
     }
+
+    fn remote_name(&self) -> String {
+        format!("bt{}remote", self.index)
+    }
+
+    /// A second network namespace standing for another host on a link to
+    /// this one (the block's 7th /24: host side .1, remote .2, default
+    /// route via the host). Deleted with the slot.
+    pub fn remote_host(&self) -> RemoteHost {
+        let ns = self.remote_name();
+        let link = self.bridge_for(9);
+        let net = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + self.index * 2048 + 7 * 256;
+        let host_ip = Ipv4Addr::from(net + 1);
+        let remote_ip = Ipv4Addr::from(net + 2);
+        let run = |args: &[&str]| {
+            let out = Command::new("ip")
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("ip {args:?}: {e}"));
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+        run(&["netns", "add", &ns]);
+        run(&[
+            "link", "add", &link, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]);
+        run(&["addr", "add", &format!("{host_ip}/24"), "dev", &link]);
+        run(&["link", "set", &link, "up"]);
+        run(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{remote_ip}/24"),
+            "dev",
+            "eth0",
+        ]);
+        run(&["-n", &ns, "link", "set", "eth0", "up"]);
+        run(&["-n", &ns, "link", "set", "lo", "up"]);
+        run(&[
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "default",
+            "via",
+            &host_ip.to_string(),
+        ]);
+        RemoteHost {
+            netns: ns,
+            host_ip,
+            remote_ip,
+        }
+    }
+}
+
+/// See [`NetSlot::remote_host`].
+pub struct RemoteHost {
+    pub netns: String,
+    /// The host's address on the link (what the remote host connects to).
+    pub host_ip: Ipv4Addr,
+    pub remote_ip: Ipv4Addr,
+}
+
+impl RemoteHost {
+    /// Runs a command inside the remote host's namespace: (success,
+    /// stdout + stderr).
+    pub fn run(&self, cmd: &[&str]) -> (bool, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.netns])
+            .args(cmd)
+            .output()
+            .unwrap_or_else(|e| panic!("ip netns exec {cmd:?}: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// Reads what a TCP server at `ip:port` sends, from the remote host.
+    pub fn fetch(&self, ip: Ipv4Addr, port: u16, request: &str) -> (bool, String) {
+        self.run(&[
+            "timeout",
+            "10",
+            "bash",
+            "-c",
+            &format!("exec 3<>/dev/tcp/{ip}/{port}; printf '{request}' >&3; cat <&3"),
+        ])
+    }
+}
+
+/// Runs a UDP echo server on `port` inside the network namespace at
+/// `netns` (a container's `SandboxKey`) for `secs` seconds: a stand-in
+/// for a UDP service in the container.
+pub fn udp_echo_in(netns: &str, port: u16, secs: u64) -> std::thread::JoinHandle<()> {
+    let file = File::open(netns).unwrap_or_else(|e| panic!("open {netns}: {e}"));
+    let handle = std::thread::spawn(move || {
+        // SAFETY: setns(2) on a descriptor we own; it moves only this thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        let sock = std::net::UdpSocket::bind(("0.0.0.0", port))
+            .unwrap_or_else(|e| panic!("bind udp {port} in the container: {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let _ = sock.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+        let mut buf = [0u8; 1500];
+        while std::time::Instant::now() < deadline {
+            if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let _ = sock.send_to(&buf[..n], from);
+            }
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    handle
 }
 
 impl Drop for NetSlot {

@@ -157,7 +157,9 @@ pub fn apply_result(
         start: result
             .start
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        end: result.end.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        end: result
+            .end
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         exit_code: result.exit_code,
         output: result.output.clone(),
     });
@@ -166,9 +168,8 @@ pub fn apply_result(
         health.status = "healthy".to_string();
     } else {
         let in_start_period = health.status == "starting"
-            && started_at.is_some_and(|s| {
-                (result.start - s).to_std().unwrap_or_default() < start_period
-            });
+            && started_at
+                .is_some_and(|s| (result.start - s).to_std().unwrap_or_default() < start_period);
         if !in_start_period {
             health.failing_streak += 1;
             if health.failing_streak >= retries {
@@ -265,11 +266,7 @@ impl ContainerService {
             return;
         };
         let token = CancellationToken::new();
-        if let Some(old) = self
-            .monitors
-            .running()
-            .insert(c.id.clone(), token.clone())
-        {
+        if let Some(old) = self.monitors.running().insert(c.id.clone(), token.clone()) {
             old.cancel();
         }
         let svc = self.clone();
@@ -284,7 +281,12 @@ impl ContainerService {
         }
     }
 
-    async fn health_loop(self: Arc<Self>, c: Arc<Container>, cmd: Vec<String>, token: CancellationToken) {
+    async fn health_loop(
+        self: Arc<Self>,
+        c: Arc<Container>,
+        cmd: Vec<String>,
+        token: CancellationToken,
+    ) {
         let hc = c.lock().config.healthcheck.clone().unwrap_or_default();
         let interval = duration_or(hc.interval, DEFAULT_INTERVAL);
         let timeout = duration_or(hc.timeout, DEFAULT_TIMEOUT);
@@ -305,7 +307,11 @@ impl ContainerService {
                     .started_at
                     .map(|s| (Utc::now() - s).to_std().unwrap_or_default())
                     .unwrap_or_default();
-                let starting = rec.state.health.as_ref().is_some_and(|h| h.status == "starting");
+                let starting = rec
+                    .state
+                    .health
+                    .as_ref()
+                    .is_some_and(|h| h.status == "starting");
                 if since < start_period && starting {
                     start_interval
                 } else {
@@ -391,8 +397,16 @@ mod tests {
             Some(vec!["/bin/sh".into(), "-c".into(), "exit 1".into()])
         );
         assert_eq!(
-            probe_command(&config(&["CMD-SHELL", "x"], Some(&["/bin/ash", "-e", "-c"]))),
-            Some(vec!["/bin/ash".into(), "-e".into(), "-c".into(), "x".into()])
+            probe_command(&config(
+                &["CMD-SHELL", "x"],
+                Some(&["/bin/ash", "-e", "-c"])
+            )),
+            Some(vec![
+                "/bin/ash".into(),
+                "-e".into(),
+                "-c".into(),
+                "x".into()
+            ])
         );
         assert_eq!(probe_command(&config(&["NONE"], None)), None);
         assert_eq!(probe_command(&config(&["CMD"], None)), None);
@@ -418,13 +432,19 @@ mod tests {
         };
         // A failure inside the start period does not count.
         let period = Duration::from_secs(60);
-        assert_eq!(apply_result(&mut h, &result(1, t0), 2, period, Some(t0)), None);
+        assert_eq!(
+            apply_result(&mut h, &result(1, t0), 2, period, Some(t0)),
+            None
+        );
         assert_eq!(h.failing_streak, 0);
         assert_eq!(
             apply_result(&mut h, &result(0, t0), 2, period, Some(t0)),
             Some("healthy".into())
         );
-        assert_eq!(apply_result(&mut h, &result(1, t0), 2, period, Some(t0)), None);
+        assert_eq!(
+            apply_result(&mut h, &result(1, t0), 2, period, Some(t0)),
+            None
+        );
         assert_eq!(h.failing_streak, 1);
         assert_eq!(
             apply_result(&mut h, &result(3, t0), 2, period, Some(t0)),
@@ -469,10 +489,18 @@ mod tests {
         assert!(validate(Some(&hc)).is_ok());
         hc.interval = 1000;
         let e = validate(Some(&hc)).unwrap_err();
-        assert_eq!(e.message(), "Interval in Healthcheck cannot be less than 1ms");
+        assert_eq!(
+            e.message(),
+            "Interval in Healthcheck cannot be less than 1ms"
+        );
         hc.interval = 1_000_000;
         hc.retries = -1;
-        assert!(validate(Some(&hc)).unwrap_err().message().contains("Retries"));
+        assert!(
+            validate(Some(&hc))
+                .unwrap_err()
+                .message()
+                .contains("Retries")
+        );
     }
 
     #[test]

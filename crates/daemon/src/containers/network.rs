@@ -158,11 +158,8 @@ impl ContainerService {
                 }
             })
             .collect();
-        let has_ports = hc
-            .port_bindings
-            .as_ref()
-            .is_some_and(|p| !p.is_empty())
-            || hc.publish_all_ports;
+        let has_ports =
+            hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) || hc.publish_all_ports;
         let mut networks = BTreeMap::new();
         let mode = hc.network_mode.clone();
         match mode_of(&mode) {
@@ -260,9 +257,8 @@ impl ContainerService {
         )?;
         for link in hc.links.iter().flatten() {
             let (name, _) = parse_link(link)?;
-            self.get(&name).map_err(|_| {
-                Error::not_found(format!("could not get container for {name}"))
-            })?;
+            self.get(&name)
+                .map_err(|_| Error::not_found(format!("could not get container for {name}")))?;
         }
         for dns in hc.dns.iter().flatten() {
             dns.parse::<IpAddr>()
@@ -341,7 +337,11 @@ impl ContainerService {
     /// exists): connects the container to its networks, publishes its
     /// ports, writes its hosts and resolv.conf, and returns the
     /// environment variables of its links.
-    pub(super) fn attach_networks(&self, c: &Container, netns: &Path) -> Result<Vec<String>, Error> {
+    pub(super) fn attach_networks(
+        &self,
+        c: &Container,
+        netns: &Path,
+    ) -> Result<Vec<String>, Error> {
         let rec = c.snapshot();
         if !matches!(mode_of(&rec.host_config.network_mode), Mode::Network(_)) {
             return Ok(Vec::new());
@@ -533,7 +533,12 @@ impl ContainerService {
         blocking::run(move || svc.connect_locked(&c2, &network, es)).await
     }
 
-    fn connect_locked(&self, c: &Container, network: &str, es: EndpointSettings) -> Result<(), Error> {
+    fn connect_locked(
+        &self,
+        c: &Container,
+        network: &str,
+        es: EndpointSettings,
+    ) -> Result<(), Error> {
         let net = self.ctl().find(network)?;
         let rec = c.snapshot();
         match mode_of(&rec.host_config.network_mode) {
@@ -711,7 +716,13 @@ fn link_env(rec: &Record, links: &[(String, Record, Ipv4Addr)]) -> Vec<String> {
     for (alias, t, ip) in links {
         let prefix: String = alias
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         env.push(format!("{prefix}_NAME=/{}/{alias}", rec.name));
         let mut ports: Vec<PortKey> = t

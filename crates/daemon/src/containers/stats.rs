@@ -116,9 +116,9 @@ impl ContainerService {
             let c2 = c.clone();
             let s = crate::blocking::run(move || Ok(svc.sample(&c2))).await?;
             let line = Bytes::from(wire::encode(&s, None));
-            return Ok(Box::pin(futures_util::stream::once(async move {
-                Ok(line)
-            })));
+            return Ok(Box::pin(futures_util::stream::once(
+                async move { Ok(line) },
+            )));
         }
         let rx = self.subscribe_stats(&c);
         // Streaming: every sample, the first without predecessor. Not
@@ -168,7 +168,11 @@ impl ContainerService {
 }
 
 /// Samples `c` every second while anyone listens.
-async fn run_sampler(svc: Weak<ContainerService>, c: Arc<Container>, tx: watch::Sender<Option<Arc<Sample>>>) {
+async fn run_sampler(
+    svc: Weak<ContainerService>,
+    c: Arc<Container>,
+    tx: watch::Sender<Option<Arc<Sample>>>,
+) {
     loop {
         let Some(s) = svc.upgrade() else {
             return;

@@ -18,7 +18,11 @@ pub(super) fn new_id() -> String {
 impl ExecService {
     /// Creates an exec (blocking: a given user is looked up in the
     /// container's `/etc/passwd` so that a typo fails now).
-    pub fn create(self: &Arc<Self>, container: &str, body: ExecCreateBody) -> Result<String, Error> {
+    pub fn create(
+        self: &Arc<Self>,
+        container: &str,
+        body: ExecCreateBody,
+    ) -> Result<String, Error> {
         let c = self.containers.get(container)?;
         let rec = c.snapshot();
         // Docker names the container as given when paused, by ID otherwise.

@@ -313,8 +313,8 @@ impl ExecService {
     /// process to start.
     pub async fn resize(&self, id: &str, height: u32, width: u32) -> Result<(), Error> {
         let exec = self.get(id)?;
-        let rows =
-            u16::try_from(height).map_err(|_| Error::invalid(format!("invalid height {height}")))?;
+        let rows = u16::try_from(height)
+            .map_err(|_| Error::invalid(format!("invalid height {height}")))?;
         let cols =
             u16::try_from(width).map_err(|_| Error::invalid(format!("invalid width {width}")))?;
         let started = tokio::time::timeout(

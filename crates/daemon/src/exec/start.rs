@@ -386,7 +386,10 @@ mod tests {
             start_failure_code("/etc", "exec: \"/etc\": permission denied"),
             126
         );
-        assert_eq!(start_failure_code("ls", "container abc is not running"), 126);
+        assert_eq!(
+            start_failure_code("ls", "container abc is not running"),
+            126
+        );
     }
 
     #[tokio::test]

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use berth_api::types::network::{ConfigReference, Ipam, IpamConfig, NetworkContainer, NetworkInspect};
+use berth_api::types::network::{
+    ConfigReference, Ipam, IpamConfig, NetworkContainer, NetworkInspect,
+};
 use berth_network::model::{Endpoint, Network};
 
 /// A network with the containers attached to it.

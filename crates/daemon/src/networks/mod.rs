@@ -138,10 +138,14 @@ impl NetworkService {
             if until.is_some_and(|u| created >= u) || !filters.match_labels("label", &n.labels) {
                 continue;
             }
-            if filters.get("label!").iter().any(|want| match want.split_once('=') {
-                Some((k, v)) => n.labels.get(k).map(String::as_str) == Some(v),
-                None => n.labels.contains_key(want.as_str()),
-            }) {
+            if filters
+                .get("label!")
+                .iter()
+                .any(|want| match want.split_once('=') {
+                    Some((k, v)) => n.labels.get(k).map(String::as_str) == Some(v),
+                    None => n.labels.contains_key(want.as_str()),
+                })
+            {
                 continue;
             }
             match self.ctl.remove(&n.id) {
@@ -193,7 +197,11 @@ pub fn open(
     let mut pools = Vec::new();
     for p in &config.default_address_pools {
         let base: Ipv4Net = p.base.parse().map_err(|e: Error| {
-            Error::invalid(format!("invalid default address pool {}: {}", p.base, e.message()))
+            Error::invalid(format!(
+                "invalid default address pool {}: {}",
+                p.base,
+                e.message()
+            ))
         })?;
         if p.size < base.prefix || p.size > 30 {
             return Err(Error::invalid(format!(

@@ -87,9 +87,8 @@ pub fn read_bundle(bundle_dir: &Path) -> Result<Bundle> {
 /// [`exec_process`] as the JSON `runtime exec --process` reads.
 pub fn exec_process_json(base: &Process, exec: &ExecProcess, host: &HostInfo) -> Result<Vec<u8>> {
     let p = exec_process(base, exec, host)?;
-    serde_json::to_vec(&p).map_err(|e| {
-        RuntimeError::io("serializing the exec process", std::io::Error::other(e))
-    })
+    serde_json::to_vec(&p)
+        .map_err(|e| RuntimeError::io("serializing the exec process", std::io::Error::other(e)))
 }
 
 /// The environment of an exec, as Docker's: the container's defaults

@@ -19,7 +19,11 @@ pub fn wants_upgrade(req: &Request) -> bool {
 }
 
 /// Answers `101 UPGRADED` and runs `session` on the upgraded connection.
-pub fn upgrade(mut req: Request, session: Box<dyn AttachSession>, content_type: &'static str) -> Response {
+pub fn upgrade(
+    mut req: Request,
+    session: Box<dyn AttachSession>,
+    content_type: &'static str,
+) -> Response {
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         match on_upgrade.await {

@@ -17,7 +17,8 @@ use crate::term;
 
 pub const USAGE: &str = "[OPTIONS] IMAGE [COMMAND] [ARG...]";
 
-/// The options of `create` that are not container configuration.
+// The options of `create` that are not container configuration (a plain
+// comment, as above).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CreateOptions {
     /// Assign a name to the container

@@ -282,7 +282,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     if !source.is_empty() {
         format::parse_template(&format::template_string(&source))
             .map_err(|e| CliError::msg(format!("failed to parse template: {e}")))?;
-        if !args.quiet && !args.size && source.contains(".Size") {
+        // Docker asks for sizes when the template reads them: `json .`
+        // marshals every field, the size included (`--format json` is
+        // not a template at that point, so it does not).
+        let reads_size = source.contains(".Size") || source.contains("json .");
+        if !args.quiet && !args.size && reads_size {
             size = true;
         }
     }

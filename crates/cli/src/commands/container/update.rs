@@ -166,3 +166,38 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
         Err(CliError::Plain(errors.join("\n")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: Args,
+    }
+
+    #[test]
+    fn body_like_docker() {
+        let t = T::try_parse_from([
+            "update",
+            "--memory",
+            "20m",
+            "--memory-swap",
+            "40m",
+            "--restart",
+            "always",
+            "--cpus",
+            "1.5",
+            "--pids-limit",
+            "10",
+            "x",
+        ])
+        .unwrap();
+        // What docker 28 sent for the same flags.
+        let docker: Value = serde_json::from_str(r#"{"CpuShares":0,"Memory":20971520,"NanoCpus":1500000000,"CgroupParent":"","BlkioWeight":0,"BlkioWeightDevice":null,"BlkioDeviceReadBps":null,"BlkioDeviceWriteBps":null,"BlkioDeviceReadIOps":null,"BlkioDeviceWriteIOps":null,"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"","CpusetMems":"","Devices":null,"DeviceCgroupRules":null,"DeviceRequests":null,"MemoryReservation":0,"MemorySwap":41943040,"MemorySwappiness":null,"OomKillDisable":null,"PidsLimit":10,"Ulimits":null,"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0,"RestartPolicy":{"Name":"always","MaximumRetryCount":0}}"#).unwrap();
+        assert_eq!(update_body(&t.a).unwrap(), docker);
+        assert_eq!(t.a.flag_count(), 5);
+    }
+}

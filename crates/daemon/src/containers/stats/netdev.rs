@@ -75,8 +75,14 @@ mod tests {
         let m = parse(text);
         assert_eq!(m.len(), 1);
         let e = &m["eth0"];
-        assert_eq!((e.rx_bytes, e.rx_packets, e.rx_errors, e.rx_dropped), (1234567, 890, 1, 2));
-        assert_eq!((e.tx_bytes, e.tx_packets, e.tx_errors, e.tx_dropped), (765432, 321, 3, 4));
+        assert_eq!(
+            (e.rx_bytes, e.rx_packets, e.rx_errors, e.rx_dropped),
+            (1234567, 890, 1, 2)
+        );
+        assert_eq!(
+            (e.tx_bytes, e.tx_packets, e.tx_errors, e.tx_dropped),
+            (765432, 321, 3, 4)
+        );
         assert!(parse("").is_empty());
         assert!(read(u32::MAX).is_empty());
     }

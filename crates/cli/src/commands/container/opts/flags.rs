@@ -6,7 +6,8 @@ use clap::ArgAction;
 
 use crate::goparse::bool_flag;
 
-/// Container configuration flags.
+// A plain comment: a doc comment here would become the about text of
+// every command that flattens these flags.
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct ContainerFlags {
     /// Attach to STDIN, STDOUT or STDERR

@@ -1,6 +1,6 @@
-//! The container's end: record the exit durably first, delete the runtime
-//! state, drain the output into the log, then tell waiters and attached
-//! clients and wind down.
+//! The container's end: record the exit durably first, drain the output
+//! into the log, tell waiters and attached clients, then delete the
+//! runtime state and wind down.
 
 use std::time::Instant;
 
@@ -11,7 +11,7 @@ use berth_shim::timefmt;
 use super::conn::Mode;
 use super::oom;
 use super::procio::{ERR, OUT};
-use super::server::{DRAIN_TIMEOUT, FINISH_TIMEOUT, Phase, Shim, Status};
+use super::server::{FINISH_TIMEOUT, Phase, QUICK_DRAIN, Shim, Status};
 
 impl Shim {
     /// The container's init was reaped.
@@ -27,10 +27,10 @@ impl Shim {
         self.exit = Some(info);
         self.status = Status::Exited;
         self.close_stdin(0);
-        // Also kills what is left when the container shares the host's pid
-        // namespace, so its output reaches EOF.
-        self.rt.force_delete();
-        self.phase = Phase::Draining(Instant::now() + DRAIN_TIMEOUT);
+        // The runtime's state is deleted after the exit is reported (or
+        // sooner, when output does not reach EOF: see QUICK_DRAIN), so
+        // that waiters hear of the exit without waiting for the runtime.
+        self.phase = Phase::Draining(Instant::now() + QUICK_DRAIN);
     }
 
     /// Output drained (or given up on): log the last partial lines, answer

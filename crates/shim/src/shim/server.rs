@@ -102,10 +102,16 @@ pub struct Shim {
     pub buf: Vec<u8>,
     pub to_close: Vec<u64>,
     pub done: bool,
+    /// The runtime's state of the exited container was deleted.
+    pub runtime_deleted: bool,
 }
 
 /// How long to wait for a dead process's output to reach EOF.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long to wait for EOF before `runtime delete --force` kills what is
+/// left (processes outside the container's pid namespace keep the output
+/// open; with a private pid namespace EOF comes at once).
+pub const QUICK_DRAIN: Duration = Duration::from_millis(100);
 /// How long to let slow clients take their last frames.
 pub const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const READ_BUF: usize = 64 << 10;
@@ -407,7 +413,14 @@ impl Shim {
         match self.phase {
             Phase::Live => {}
             Phase::Draining(until) => {
-                if self.init.outputs_closed() || now >= until {
+                if self.init.outputs_closed() {
+                    self.report_exit();
+                    moved = true;
+                } else if now >= until && !self.runtime_deleted {
+                    self.delete_runtime_state();
+                    self.phase = Phase::Draining(now + DRAIN_TIMEOUT);
+                    moved = true;
+                } else if now >= until {
                     self.report_exit();
                     moved = true;
                 }
@@ -423,7 +436,19 @@ impl Shim {
         moved
     }
 
+    /// `runtime delete --force`, once.
+    pub fn delete_runtime_state(&mut self) {
+        if !self.runtime_deleted {
+            self.runtime_deleted = true;
+            self.rt.force_delete();
+        }
+    }
+
     fn shutdown(&mut self) {
+        // After the exit was reported: waiters do not wait for it.
+        if self.exit.is_some() {
+            self.delete_runtime_state();
+        }
         if self.listener.take().is_some() {
             let _ = std::fs::remove_file(&self.cfg.socket);
         }

@@ -85,6 +85,7 @@ pub fn start(cfg: ShimConfig) -> Result<Shim, StartError> {
         buf: Vec::new(),
         to_close: Vec::new(),
         done: false,
+        runtime_deleted: false,
     };
     shim.ep_add(&shim.sigfd, TOKEN_SIGNAL, EpollFlags::EPOLLIN);
     if let Some(l) = &shim.listener {
@@ -118,6 +119,21 @@ fn bind_control(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// A previous shim of the same container deletes the runtime's state just
+/// after it reports the exit; a start that follows at once waits briefly
+/// for that, then deletes the leftover itself.
+fn await_previous_run(cfg: &ShimConfig, rt: &Runtime) {
+    let state = cfg.runtime_root.join(&cfg.id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while state.exists() {
+        if std::time::Instant::now() >= deadline {
+            rt.force_delete();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 struct Launched {
     pid: i32,
     io: ProcIo,
@@ -134,6 +150,7 @@ fn launch(cfg: &ShimConfig, rt: &Runtime) -> Result<Launched, StartError> {
     };
     let pid_file = cfg.state_dir.join(PID_FILE);
     let _ = std::fs::remove_file(&pid_file);
+    await_previous_run(cfg, rt);
     let action = match cfg.start_mode {
         StartMode::Run => "run",
         StartMode::CreateStart | StartMode::CreateOnly => "create",

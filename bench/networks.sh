@@ -24,7 +24,7 @@ time_ms() { local t0 t1; t0=$(now_ms); "$@" >/dev/null 2>&1; t1=$(now_ms); echo 
 for _ in 1 2 3; do berth run --rm busybox true; berth run --rm --network none busybox true; done
 bridge=$(for _ in $(seq 1 $N); do time_ms berth run --rm busybox true; done | median)
 none=$(for _ in $(seq 1 $N); do time_ms berth run --rm --network none busybox true; done | median)
-echo "run --rm true:  bridge ${bridge} ms   none ${none} ms   bridge costs $((bridge - none)) ms"
+echo "run --rm true:  bridge ${bridge} ms   none ${none} ms   bridge costs $(awk "BEGIN{print $bridge - $none}") ms"
 
 t0=$(now_ms)
 seq 1 80 | xargs -P 8 -I{} berth run -d busybox sleep 600 >/dev/null

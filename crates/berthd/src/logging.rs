@@ -22,7 +22,7 @@ pub fn filter_for(level: &str, debug: bool) -> EnvFilter {
     };
     // Dependencies stay at warn so that debug logs stay readable.
     EnvFilter::new(format!(
-        "warn,berthd={level},berth_daemon={level},berth_server={level},berth_image={level},berth_layer={level}"
+        "warn,berthd={level},berth_daemon={level},berth_server={level},berth_image={level},berth_layer={level},berth_network={level}"
     ))
 }
 

@@ -617,7 +617,11 @@ fn networks_api_and_events() {
     // Events: create, connect, disconnect, destroy.
     assert_eq!(d.delete(&format!("/containers/{c}?force=1")).status, 204);
     assert_eq!(d.delete("/networks/ranged").status, 204);
-    let until = since + 60;
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
     let r = d.get(&format!(
         "/events?since={since}&until={until}&filters=%7B%22type%22%3A%5B%22network%22%5D%7D"
     ));

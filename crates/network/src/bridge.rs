@@ -217,11 +217,10 @@ pub fn plumb(netns: &Path, plumbs: &[Plumb<'_>], default_route: bool) -> Result<
             if !link.up {
                 nl.set_up(link.index).await?;
             }
-            if !route_done
-                && let Some(gw) = p.ep.gateway {
-                    nl.add_default_route(link.index, gw).await?;
-                    route_done = true;
-                }
+            if !route_done && let Some(gw) = p.ep.gateway {
+                nl.add_default_route(link.index, gw).await?;
+                route_done = true;
+            }
         }
         Ok(())
     })

@@ -664,9 +664,10 @@ impl Controller {
         self.store.remove_network(&n.id)?;
         let _ = self.ipam.remove(&n.id);
         if !n.external_bridge
-            && let Err(e) = bridge::delete_links(std::slice::from_ref(&n.bridge)) {
-                tracing::warn!(network = %n.name, error = %e, "cannot delete the bridge");
-            }
+            && let Err(e) = bridge::delete_links(std::slice::from_ref(&n.bridge))
+        {
+            tracing::warn!(network = %n.name, error = %e, "cannot delete the bridge");
+        }
         if let Err(e) = self.apply_firewall() {
             tracing::warn!(error = %e, "cannot update the firewall");
         }

@@ -110,9 +110,10 @@ impl Registry {
                     None => name.clone(),
                 };
             if let Some(list) = net.names.get(&key)
-                && !list.is_empty() {
-                    return list.iter().map(|(a, _)| *a).collect();
-                }
+                && !list.is_empty()
+            {
+                return list.iter().map(|(a, _)| *a).collect();
+            }
         }
         Vec::new()
     }

@@ -68,11 +68,12 @@ impl Pool {
                 )));
             }
             if let Some(holder) = self.allocated.get(&ip)
-                && holder != owner {
-                    return Err(Error::conflict(format!(
-                        "Address already in use: {ip} is held by another container"
-                    )));
-                }
+                && holder != owner
+            {
+                return Err(Error::conflict(format!(
+                    "Address already in use: {ip} is held by another container"
+                )));
+            }
             self.allocated.insert(ip, owner.to_string());
             return Ok(ip);
         }

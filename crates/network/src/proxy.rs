@@ -22,6 +22,8 @@ use crate::ports::Proto;
 /// A UDP flow without traffic for this long is forgotten (Docker's).
 const UDP_IDLE: Duration = Duration::from_secs(90);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Per direction and connection: large enough for bulk transfers.
+const COPY_BUFFER: usize = 256 * 1024;
 
 /// A host socket bound for a published port, not yet serving.
 pub enum Bound {
@@ -118,7 +120,13 @@ async fn tcp_loop(listener: TcpListener, target: SocketAddrV4) {
                         };
                         let _ = client.set_nodelay(true);
                         let _ = backend.set_nodelay(true);
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut backend).await;
+                        let _ = tokio::io::copy_bidirectional_with_sizes(
+                            &mut client,
+                            &mut backend,
+                            COPY_BUFFER,
+                            COPY_BUFFER,
+                        )
+                        .await;
                     });
                 }
                 Err(e) => {

@@ -157,6 +157,7 @@ impl Controller {
             }
             st.sandboxes.insert(cid.clone(), sb.clone());
         }
+        tracing::debug!(container = %cid, "addresses allocated");
         match self.attach_kernel(&spec, &mut sb) {
             Ok(()) => Ok(sb),
             Err(e) => {
@@ -201,6 +202,7 @@ impl Controller {
                 s.ports = sb.ports.clone();
             }
         }
+        let t_ports = std::time::Instant::now();
         let nets = self.networks();
         let bridge_of = |id: &str| {
             nets.iter()
@@ -222,12 +224,23 @@ impl Controller {
                 mtu: if *mtu == 0 { self.default_mtu } else { *mtu },
             })
             .collect();
+        let t_plumb = std::time::Instant::now();
         bridge::plumb(&sb.netns, &plumbs, true)?;
+        let t_dns = std::time::Instant::now();
         live.dns = self.start_dns(sb)?;
         self.state().live.insert(cid.clone(), live);
+        let t_fw = std::time::Instant::now();
         if !sb.ports.is_empty() {
             self.apply_firewall()?;
         }
+        tracing::debug!(
+            container = %cid,
+            ports = ?t_plumb - t_ports,
+            plumb = ?t_dns - t_plumb,
+            dns = ?t_fw - t_dns,
+            firewall = ?t_fw.elapsed(),
+            "attached"
+        );
         Ok(())
     }
 
@@ -274,9 +287,10 @@ impl Controller {
         for id in ids {
             if let Some(pool) = st.pools.get_mut(&id)
                 && pool.release_owner(container_id)
-                    && let Err(e) = self.ipam.save(&id, pool) {
-                        tracing::warn!(network = %id, error = %e, "cannot persist a released address");
-                    }
+                && let Err(e) = self.ipam.save(&id, pool)
+            {
+                tracing::warn!(network = %id, error = %e, "cannot persist a released address");
+            }
         }
     }
 
@@ -305,9 +319,10 @@ impl Controller {
             tracing::warn!(container = %container_id, error = %e, "cannot remove the network state");
         }
         if sb.is_some_and(|s| !s.ports.is_empty())
-            && let Err(e) = self.apply_firewall() {
-                tracing::warn!(error = %e, "cannot update the firewall");
-            }
+            && let Err(e) = self.apply_firewall()
+        {
+            tracing::warn!(error = %e, "cannot update the firewall");
+        }
     }
 
     /// Connects a running container to one more network (blocking).
@@ -386,15 +401,14 @@ impl Controller {
                         None => false,
                     }
                 };
-                if !has_server
-                    && let Some(sb) = self.sandbox(container_id) {
-                        let server = self.start_dns(&sb)?;
-                        self.state()
-                            .live
-                            .entry(container_id.to_string())
-                            .or_default()
-                            .dns = server;
-                    }
+                if !has_server && let Some(sb) = self.sandbox(container_id) {
+                    let server = self.start_dns(&sb)?;
+                    self.state()
+                        .live
+                        .entry(container_id.to_string())
+                        .or_default()
+                        .dns = server;
+                }
             }
             Ok(())
         })();
@@ -441,9 +455,10 @@ impl Controller {
                 }
             }
             if let Some(pool) = st.pools.get_mut(&net_id)
-                && pool.release(ep.ip, container_id) {
-                    self.ipam.save(&net_id, pool)?;
-                }
+                && pool.release(ep.ip, container_id)
+            {
+                self.ipam.save(&net_id, pool)?;
+            }
             (ep, dropped, ports_changed)
         };
         drop(dropped);
@@ -476,17 +491,19 @@ impl Controller {
             let mut st = self.state();
             for ep in &gone {
                 if let Some(pool) = st.pools.get_mut(&ep.network_id)
-                    && pool.release(ep.ip, container_id) {
-                        let _ = self.ipam.save(&ep.network_id, pool);
-                    }
+                    && pool.release(ep.ip, container_id)
+                {
+                    let _ = self.ipam.save(&ep.network_id, pool);
+                }
             }
             // Make sure the addresses are marked as held.
             for ep in &sb.endpoints {
                 if let Some(pool) = st.pools.get_mut(&ep.network_id)
-                    && pool.allocated.get(&ep.ip).is_none_or(|o| o != container_id) {
-                        pool.allocated.insert(ep.ip, container_id.to_string());
-                        let _ = self.ipam.save(&ep.network_id, pool);
-                    }
+                    && pool.allocated.get(&ep.ip).is_none_or(|o| o != container_id)
+                {
+                    pool.allocated.insert(ep.ip, container_id.to_string());
+                    let _ = self.ipam.save(&ep.network_id, pool);
+                }
             }
         }
         let mut live = Live::default();

@@ -137,7 +137,7 @@ pub struct TmpfsOptions {
 pub struct HostConfig {
     #[serde(default)]
     pub binds: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(rename = "ContainerIDFile", default)]
     pub container_id_file: String,
     #[serde(default)]
     pub log_config: LogConfig,

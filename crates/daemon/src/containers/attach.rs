@@ -193,7 +193,9 @@ impl AttachSession for Session {
                 loop {
                     let n = match rd.read(&mut buf).await {
                         Ok(0) | Err(_) => {
-                            if stdin_once {
+                            // As Docker: a client's end of input ends the
+                            // container's only without a TTY.
+                            if stdin_once && !tty {
                                 let _ = input.close_stdin().await;
                             }
                             // Keep streaming output after stdin ends.

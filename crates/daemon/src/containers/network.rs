@@ -384,7 +384,9 @@ impl ContainerService {
             spec.local_names.insert(alias.clone(), *ip);
             spec.local_names.insert(t.name.clone(), *ip);
         }
+        let t0 = std::time::Instant::now();
         let sb = self.ctl().attach(spec)?;
+        let t_attach = t0.elapsed();
         let result = (|| {
             let nets = self.ctl().networks();
             let net_of = |id: &str| nets.iter().find(|n| n.id == id);
@@ -407,6 +409,7 @@ impl ContainerService {
                     self.ctx.networks.event(n, "connect", Some(&rec.id));
                 }
             }
+            tracing::debug!(container = %rec.id, attach = ?t_attach, total = ?t0.elapsed(), "networks attached");
             Ok(link_env(&rec, &links))
         })();
         if result.is_err() {
@@ -426,10 +429,17 @@ impl ContainerService {
         embedded_dns: bool,
     ) -> Result<(), Error> {
         let dir = self.ctx.store.dir_of(&rec.id);
+        // Rewritten at every start: replaced atomically (rename), but not
+        // synced to disk, which would cost two fsyncs each.
         let write = |name: &str, text: &str| {
-            berth_fsutil::atomic_write(&dir.join(name), text.as_bytes()).map_err(|e| {
-                Error::system(format!("cannot write {name} of container {}: {e}", rec.id))
-            })
+            let path = dir.join(name);
+            let tmp = berth_fsutil::temp_path_for(&path);
+            std::fs::write(&tmp, text.as_bytes())
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    Error::system(format!("cannot write {name} of container {}: {e}", rec.id))
+                })
         };
         let hostname = &rec.config.hostname;
         let names = if rec.config.domainname.is_empty() {

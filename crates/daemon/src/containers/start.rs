@@ -170,6 +170,17 @@ impl ContainerService {
         let c2 = c.clone();
         let _ = blocking::run(move || svc.save(&c2)).await;
         c.announce(false);
+        // Docker removes an auto-remove container whose start failed (its
+        // `wait?condition=removed` would never answer otherwise).
+        if c.lock().host_config.auto_remove {
+            let svc = self.clone();
+            let id = c.id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = svc.remove(&id, true, false, false).await {
+                    tracing::debug!(container = %id, error = %e.chain(), "removing after a failed start");
+                }
+            });
+        }
     }
 
     /// Builds the OCI bundle and the shim's configuration (blocking).

@@ -24,6 +24,31 @@ pub fn usage_error(cmd: &str, usage: &str, err: OptsError) -> CliError {
     CliError::Plain(text).with_status(USAGE_EXIT)
 }
 
+/// `--filter` values, with docker's flag error for a bad one.
+pub fn filters(
+    cmd: &str,
+    usage: &str,
+    flag: &'static str,
+    values: &[String],
+) -> Result<berth_api::filters::Filters, CliError> {
+    let mut filters = berth_api::filters::Filters::default();
+    for v in values {
+        let Some((key, value)) = v.split_once('=') else {
+            return Err(usage_error(
+                cmd,
+                usage,
+                OptsError::Flag {
+                    flag,
+                    value: v.clone(),
+                    message: "bad format of filter (expected name=value)".into(),
+                },
+            ));
+        };
+        filters.add(&key.trim().to_lowercase(), value.trim());
+    }
+    Ok(filters)
+}
+
 /// `berth: <message>\n\nRun 'berth <cmd> --help' for more information`.
 pub fn with_help(cmd: &str, message: &str) -> String {
     format!("berth: {message}\n\nRun 'berth {cmd} --help' for more information")

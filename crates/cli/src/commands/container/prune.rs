@@ -1,6 +1,5 @@
 //! `berth container prune`: removes stopped containers after confirmation.
 
-use crate::commands::parse_filters;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::format::units::human_size;
@@ -21,7 +20,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
-    let filters = parse_filters(&args.filter)?;
+    let filters = super::common::filters("container prune", "[OPTIONS]", "--filter", &args.filter)?;
     if !args.force && !prompt::confirm(WARNING)? {
         return Err(CliError::Exit(0));
     }

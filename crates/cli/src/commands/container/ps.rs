@@ -6,7 +6,7 @@ use berth_client::ContainerListOptions;
 use berth_client::reference::Reference;
 use serde_json::{Map, Value};
 
-use crate::commands::{json, parse_filters};
+use crate::commands::json;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::format::units::{human_duration, human_size_with_precision};
@@ -271,7 +271,7 @@ pub fn container_row(c: &Value, trunc: bool) -> Value {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
-    let filters = parse_filters(&args.filter)?;
+    let filters = super::common::filters("ps", "[OPTIONS]", "-f, --filter", &args.filter)?;
     let source = args.format.clone().unwrap_or_default();
     if !source.is_empty() && args.quiet {
         term::err_line(

@@ -9,7 +9,7 @@ use chrono::{Local, TimeZone};
 use serde_json::Value;
 
 use crate::commands::container::logs::timestamp;
-use crate::commands::{json, parse_filters};
+use crate::commands::json;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::format::template::{Options, Template};
@@ -94,7 +94,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     let opts = EventsOptions {
         since: timestamp("since", &args.since)?,
         until: timestamp("until", &args.until)?,
-        filters: parse_filters(&args.filter)?,
+        filters: crate::commands::container::common::filters(
+            "events",
+            "[OPTIONS]",
+            "-f, --filter",
+            &args.filter,
+        )?,
     };
     let mut events = ctx.client.events_as::<Value>(&opts).await?;
     while let Some(e) = events.next().await {

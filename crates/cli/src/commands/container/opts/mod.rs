@@ -85,11 +85,6 @@ impl CreateConfig {
         }
         let mut v = serde_json::to_value(&body).unwrap_or(Value::Null);
         if let Some(hc) = v.get_mut("HostConfig").and_then(Value::as_object_mut) {
-            // The typed field serialises as `ContainerIdFile`; Docker's
-            // name is `ContainerIDFile`.
-            if let Some(cid) = hc.remove("ContainerIdFile") {
-                hc.insert("ContainerIDFile".into(), cid);
-            }
             if !self.mounts.is_empty() {
                 hc.insert("Mounts".into(), Value::Array(self.mounts.clone()));
             }

@@ -339,17 +339,17 @@ pub fn validate(d: &DaemonConfig, tls: &TlsSettings) -> Result<(), String> {
             ));
         }
     }
-    if let Some(mtu) = d.mtu {
-        if !(68..=65535).contains(&mtu) {
-            return Err(format!("invalid --mtu {mtu}: must be between 68 and 65535"));
-        }
+    if let Some(mtu) = d.mtu
+        && !(68..=65535).contains(&mtu)
+    {
+        return Err(format!("invalid --mtu {mtu}: must be between 68 and 65535"));
     }
-    if let Some(driver) = &d.storage_driver {
-        if !["overlay2", "vfs"].contains(&driver.as_str()) {
-            return Err(format!(
-                "unknown storage driver {driver:?}: supported drivers are overlay2 and vfs"
-            ));
-        }
+    if let Some(driver) = &d.storage_driver
+        && !["overlay2", "vfs"].contains(&driver.as_str())
+    {
+        return Err(format!(
+            "unknown storage driver {driver:?}: supported drivers are overlay2 and vfs"
+        ));
     }
     for dns in &d.dns {
         if dns.parse::<std::net::IpAddr>().is_err() {

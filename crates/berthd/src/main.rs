@@ -133,7 +133,12 @@ impl Signals {
 }
 
 /// Resolves on SIGTERM or SIGINT; reloads the reloadable options on SIGHUP.
-async fn wait_for_shutdown(signals: Signals, settings: Settings, logging: &Logging, daemon: Arc<Daemon>) {
+async fn wait_for_shutdown(
+    signals: Signals,
+    settings: Settings,
+    logging: &Logging,
+    daemon: Arc<Daemon>,
+) {
     let Signals {
         mut term,
         mut int,

@@ -347,7 +347,10 @@ fn spec_options_reach_the_container() {
         .unwrap_or("lo")
         .to_string();
     let (_, out, _) = d.run_with(&json!({"Image": "busybox", "Cmd": ["ls", "/sys/class/net"], "HostConfig": {"NetworkMode": "host"}}));
-    assert!(out.split_whitespace().any(|n| n == default_if), "{default_if} not in {out}");
+    assert!(
+        out.split_whitespace().any(|n| n == default_if),
+        "{default_if} not in {out}"
+    );
     // A user that is not in /etc/passwd fails the start with a clear error.
     let id = d.create(
         None,

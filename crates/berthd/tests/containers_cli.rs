@@ -14,7 +14,11 @@ fn text(out: &Output) -> (String, String) {
 
 fn ok(out: Output, what: &str) -> String {
     let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{what} failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
     stdout
 }
 
@@ -25,7 +29,19 @@ fn scenario(d: &TestDaemon, cli: &dyn Fn(&[&str]) -> Output) {
     let out = cli(&["run", "busybox", "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
 
-    let id = ok(cli(&["run", "-d", "--name", "web", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo started; sleep 1000 & wait"]), "run -d");
+    let id = ok(
+        cli(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; echo started; sleep 1000 & wait",
+        ]),
+        "run -d",
+    );
     assert_eq!(id.trim().len(), 64, "{id}");
     let ps = ok(cli(&["ps"]), "ps");
     assert!(ps.contains("web") && ps.contains("Up"), "{ps}");
@@ -36,22 +52,55 @@ fn scenario(d: &TestDaemon, cli: &dyn Fn(&[&str]) -> Output) {
     assert!(t.elapsed().as_secs() < 5, "stop took {:?}", t.elapsed());
     ok(cli(&["start", "web"]), "start");
     ok(cli(&["restart", "web"]), "restart");
-    let state = ok(cli(&["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]), "inspect");
+    let state = ok(
+        cli(&["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]),
+        "inspect",
+    );
     assert_eq!(state.trim(), "running /web");
     ok(cli(&["rm", "-f", "web"]), "rm -f");
     assert!(!ok(cli(&["ps", "-a"]), "ps -a").contains(" web"));
 
-    let out = cli(&["run", "--memory", "20m", "busybox", "sh", "-c", "x=a; while true; do x=$x$x; done"]);
+    let out = cli(&[
+        "run",
+        "--memory",
+        "20m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=a; while true; do x=$x$x; done",
+    ]);
     assert_eq!(out.status.code(), Some(137));
     let last = ok(cli(&["ps", "-lq"]), "ps -lq");
-    let oom = ok(cli(&["inspect", "-f", "{{.State.OOMKilled}}", last.trim()]), "inspect oom");
+    let oom = ok(
+        cli(&["inspect", "-f", "{{.State.OOMKilled}}", last.trim()]),
+        "inspect oom",
+    );
     assert_eq!(oom.trim(), "true");
 
-    let out = cli(&["run", "-d", "--name", "flaky", "--restart", "on-failure:3", "busybox", "sh", "-c", "exit 1"]);
+    let out = cli(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:3",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 1",
+    ]);
     ok(out, "run flaky");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let s = ok(cli(&["inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "flaky"]), "inspect flaky");
+        let s = ok(
+            cli(&[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.RestartCount}}",
+                "flaky",
+            ]),
+            "inspect flaky",
+        );
         if s.trim() == "exited 3" {
             break;
         }
@@ -65,7 +114,13 @@ fn scenario(d: &TestDaemon, cli: &dyn Fn(&[&str]) -> Output) {
         vec!["run", "--memory", "20q", "busybox", "true"],
         vec!["run", "nosuchimage"],
         vec!["run", "--name", "flaky", "busybox", "true"],
-        vec!["run", "--mount", "type=bind,source=/nonexistent/berth,target=/x", "busybox", "true"],
+        vec![
+            "run",
+            "--mount",
+            "type=bind,source=/nonexistent/berth,target=/x",
+            "busybox",
+            "true",
+        ],
         vec!["run", "--restart", "sometimes", "busybox", "true"],
     ] {
         let out = cli(&args);
@@ -101,7 +156,11 @@ fn log_rotation_and_live_restore() {
     let out = d.berth(&["run", "-d", "--name", "chatty", "--log-opt", "max-size=10k", "--log-opt", "max-file=2", "busybox", "sh", "-c", "trap 'exit 0' TERM; i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; sleep 1000 & wait"]);
     let id = ok(out, "run chatty").trim().to_string();
     std::thread::sleep(std::time::Duration::from_millis(800));
-    let log = d.root.join("containers").join(&id).join(format!("{id}-json.log"));
+    let log = d
+        .root
+        .join("containers")
+        .join(&id)
+        .join(format!("{id}-json.log"));
     let rotated = log.with_extension("log.1");
     assert!(rotated.exists(), "no rotated log");
     assert!(!log.with_extension("log.2").exists());
@@ -111,7 +170,10 @@ fn log_rotation_and_live_restore() {
     // With --live-restore a clean stop leaves the container running.
     let pid = d.inspect("chatty")["State"]["Pid"].as_i64().unwrap();
     d.stop();
-    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "container stopped with the daemon");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "container stopped with the daemon"
+    );
     d.restart();
     assert_eq!(d.inspect("chatty")["State"]["Running"], true);
     ok(d.berth(&["rm", "-f", "chatty"]), "rm");

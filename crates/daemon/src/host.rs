@@ -101,7 +101,7 @@ pub fn cgroup_layout(root: &Path) -> CgroupLayout {
     const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
     let is_cgroup2 = |p: &Path| {
         nix::sys::statfs::statfs(p)
-            .map(|s| s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC)
+            .map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC)
             .unwrap_or(false)
     };
     if is_cgroup2(root) {

@@ -36,10 +36,10 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<f64, Error> {
             return Ok(t.and_utc().timestamp() as f64);
         }
     }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc().timestamp() as f64);
-        }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc().timestamp() as f64);
     }
     Err(bad())
 }

@@ -145,16 +145,18 @@ impl TestDaemon {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = http::request(&self.socket, "GET", "/_ping", &[], b"")
-                && r.status == 200 {
-                    return;
-                }
+                && r.status == 200
+            {
+                return;
+            }
             if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "berthd exited during start-up ({status}):\n{}",
-                        self.log_text()
-                    );
-                }
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "berthd exited during start-up ({status}):\n{}",
+                    self.log_text()
+                );
+            }
             if Instant::now() > deadline {
                 panic!("berthd did not answer within 30 s:\n{}", self.log_text());
             }

@@ -78,9 +78,9 @@ impl ContainerService {
             (rec.config.tty, rec.config.stdin_once, rec.state.status)
         };
         if status == super::state::Status::Paused {
-            return Err(Error::conflict(format!(
-                "You cannot attach to a paused container, unpause it first"
-            )));
+            return Err(Error::conflict(
+                "You cannot attach to a paused container, unpause it first".to_string(),
+            ));
         }
         let source = match c.shim() {
             Some(client) if status.has_process() => Source::Running(client),

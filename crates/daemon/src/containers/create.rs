@@ -270,9 +270,10 @@ impl ContainerService {
             ));
         }
         if rp.maximum_retry_count > 0 && rp.name != "on-failure" {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(
                 "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-            )));
+                    .to_string(),
+            ));
         }
         if hc.auto_remove && !matches!(rp.name.as_str(), "" | "no") {
             return Err(Error::invalid(

@@ -263,10 +263,10 @@ impl ContainerService {
             return Ok(c.clone());
         }
         let bare = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
-        if let Some(id) = self.names().get(bare).cloned() {
-            if let Some(c) = table.get(&id) {
-                return Ok(c.clone());
-            }
+        if let Some(id) = self.names().get(bare).cloned()
+            && let Some(c) = table.get(&id)
+        {
+            return Ok(c.clone());
         }
         let mut matches = table
             .range(name_or_id.to_string()..)
@@ -285,12 +285,12 @@ impl ContainerService {
     /// Reserves `name` for `id`; a taken name is Docker's 409.
     fn reserve_name(&self, name: &str, id: &str) -> Result<(), Error> {
         let mut names = self.names();
-        if let Some(owner) = names.get(name) {
-            if owner != id {
-                return Err(Error::conflict(format!(
-                    "Conflict. The container name \"/{name}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name."
-                )));
-            }
+        if let Some(owner) = names.get(name)
+            && owner != id
+        {
+            return Err(Error::conflict(format!(
+                "Conflict. The container name \"/{name}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name."
+            )));
         }
         names.insert(name.to_string(), id.to_string());
         Ok(())

@@ -113,10 +113,10 @@ impl ContainerService {
             let svc = self.clone();
             let id = c.id.clone();
             tokio::spawn(async move {
-                if let Err(e) = svc.remove(&id, true, true, false).await {
-                    if e.kind() != berth_api::ErrorKind::NotFound {
-                        tracing::warn!(container = %id, error = %e.chain(), "auto-removal failed");
-                    }
+                if let Err(e) = svc.remove(&id, true, true, false).await
+                    && e.kind() != berth_api::ErrorKind::NotFound
+                {
+                    tracing::warn!(container = %id, error = %e.chain(), "auto-removal failed");
                 }
             });
         }

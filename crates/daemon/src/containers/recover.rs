@@ -111,46 +111,46 @@ impl ContainerService {
             Status::Running | Status::Paused | Status::Restarting => {
                 let socket = self.ctx.shim_socket(&c.id);
                 let dir = self.ctx.run_dir(&c.id);
-                if status != Status::Restarting {
-                    if let Ok(client) = ShimClient::connect(&socket).await {
-                        let client = client.with_state_dir(dir.clone());
-                        if let Ok(st) = client.state().await {
-                            if st.status == "created" {
-                                // Created but never started (the daemon died
-                                // mid-start): not a running container.
-                                let _ = client.kill(libc::SIGKILL, true).await;
-                                let _ = tokio::time::timeout(
-                                    std::time::Duration::from_secs(10),
-                                    client.wait(),
-                                )
-                                .await;
-                            } else if st.exit.is_none() {
-                                // Still running: take our reference on its
-                                // root filesystem mount and watch it again.
-                                let svc = self.clone();
-                                let id = c.id.clone();
-                                let _ = blocking::run(move || {
-                                    svc.ctx.layers.mount_rw(&id).map(drop).map_err(Error::from)
-                                })
-                                .await;
-                                if st.pid > 0 {
-                                    c.lock().state.pid = st.pid as u32;
-                                }
-                                c.set_shim(Some(client.clone()));
-                                tracing::info!(container = %c.id, "reconnected to a running container");
-                                // Its addresses, ports and DNS (network.rs).
-                                let svc = self.clone();
-                                let c2 = c.clone();
-                                let _ = blocking::run(move || {
-                                    svc.adopt_networks(&c2);
-                                    Ok(())
-                                })
-                                .await;
-                                // Health checks (health.rs) go on, status kept.
-                                self.start_health(&c);
-                                self.spawn_monitor(c, client);
-                                return;
+                if status != Status::Restarting
+                    && let Ok(client) = ShimClient::connect(&socket).await
+                {
+                    let client = client.with_state_dir(dir.clone());
+                    if let Ok(st) = client.state().await {
+                        if st.status == "created" {
+                            // Created but never started (the daemon died
+                            // mid-start): not a running container.
+                            let _ = client.kill(libc::SIGKILL, true).await;
+                            let _ = tokio::time::timeout(
+                                std::time::Duration::from_secs(10),
+                                client.wait(),
+                            )
+                            .await;
+                        } else if st.exit.is_none() {
+                            // Still running: take our reference on its
+                            // root filesystem mount and watch it again.
+                            let svc = self.clone();
+                            let id = c.id.clone();
+                            let _ = blocking::run(move || {
+                                svc.ctx.layers.mount_rw(&id).map(drop).map_err(Error::from)
+                            })
+                            .await;
+                            if st.pid > 0 {
+                                c.lock().state.pid = st.pid as u32;
                             }
+                            c.set_shim(Some(client.clone()));
+                            tracing::info!(container = %c.id, "reconnected to a running container");
+                            // Its addresses, ports and DNS (network.rs).
+                            let svc = self.clone();
+                            let c2 = c.clone();
+                            let _ = blocking::run(move || {
+                                svc.adopt_networks(&c2);
+                                Ok(())
+                            })
+                            .await;
+                            // Health checks (health.rs) go on, status kept.
+                            self.start_health(&c);
+                            self.spawn_monitor(c, client);
+                            return;
                         }
                     }
                 }
@@ -176,13 +176,12 @@ impl ContainerService {
             Status::Created | Status::Exited | Status::Dead => {
                 // A shim left from a start the daemon did not finish.
                 let socket = self.ctx.shim_socket(&c.id);
-                if socket.exists() {
-                    if let Ok(client) = ShimClient::connect(&socket).await {
-                        let _ = client.kill(libc::SIGKILL, true).await;
-                        let _ =
-                            tokio::time::timeout(std::time::Duration::from_secs(10), client.wait())
-                                .await;
-                    }
+                if socket.exists()
+                    && let Ok(client) = ShimClient::connect(&socket).await
+                {
+                    let _ = client.kill(libc::SIGKILL, true).await;
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.wait())
+                        .await;
                 }
                 let svc = self.clone();
                 let id = c.id.clone();

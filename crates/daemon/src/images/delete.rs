@@ -128,14 +128,15 @@ impl ImageService {
         let mut refs = self.refs.references_for(&id);
         let mut removed_repo_ref = false;
         if !is_id_prefix(&id, name) {
-            if !force && is_single_reference(&refs) {
-                if let Some((cid, _)) = self.users().users(&id).first() {
-                    return Err(Error::conflict(format!(
-                        "conflict: unable to remove repository reference {name:?} (must force) - container {} is using its referenced image {}",
-                        short(cid),
-                        id.short()
-                    )));
-                }
+            if !force
+                && is_single_reference(&refs)
+                && let Some((cid, _)) = self.users().users(&id).first()
+            {
+                return Err(Error::conflict(format!(
+                    "conflict: unable to remove repository reference {name:?} (must force) - container {} is using its referenced image {}",
+                    short(cid),
+                    id.short()
+                )));
             }
             let parsed = Named::parse_normalized(name)?.tag_name_only();
             if !self.refs.delete(&parsed)? {
@@ -234,14 +235,14 @@ impl ImageService {
             });
         }
         let users = self.users().users(id);
-        if mask.running {
-            if let Some((cid, _)) = users.iter().find(|(_, running)| *running) {
-                return Some(Conflict {
-                    hard: true,
-                    used: true,
-                    message: format!("image is being used by running container {}", short(cid)),
-                });
-            }
+        if mask.running
+            && let Some((cid, _)) = users.iter().find(|(_, running)| *running)
+        {
+            return Some(Conflict {
+                hard: true,
+                used: true,
+                message: format!("image is being used by running container {}", short(cid)),
+            });
         }
         if mask.references && !self.refs.references_for(id).is_empty() {
             return Some(Conflict {
@@ -250,14 +251,14 @@ impl ImageService {
                 message: "image is referenced in multiple repositories".to_string(),
             });
         }
-        if mask.stopped {
-            if let Some((cid, _)) = users.iter().find(|(_, running)| !*running) {
-                return Some(Conflict {
-                    hard: false,
-                    used: true,
-                    message: format!("image is being used by stopped container {}", short(cid)),
-                });
-            }
+        if mask.stopped
+            && let Some((cid, _)) = users.iter().find(|(_, running)| !*running)
+        {
+            return Some(Conflict {
+                hard: false,
+                used: true,
+                message: format!("image is being used by stopped container {}", short(cid)),
+            });
         }
         None
     }

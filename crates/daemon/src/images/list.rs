@@ -97,10 +97,10 @@ impl ImageService {
             {
                 continue;
             }
-            if let Some(d) = dangling {
-                if d != tags.is_empty() {
-                    continue;
-                }
+            if let Some(d) = dangling
+                && d != tags.is_empty()
+            {
+                continue;
             }
             if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
                 continue;

@@ -65,6 +65,18 @@ pub fn atomic_write_mode(path: &Path, data: &[u8], mode: u32) -> io::Result<()> 
     result
 }
 
+/// Replaces `path` with `data` by rename, without syncing: readers never
+/// see a partial file, but after a crash the file may be empty or old.
+/// For files that are regenerated before they are needed again.
+pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = temp_path_for(path);
+    let result = fs::write(&tmp, data).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Serialises `value` as JSON and writes it atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
     let data = serde_json::to_vec(value).map_err(io::Error::other)?;

@@ -296,6 +296,18 @@ impl Controller {
 
     /// Releases everything a container holds (blocking; idempotent).
     pub fn release(&self, container_id: &str) {
+        self.release_inner(container_id, true);
+    }
+
+    /// As [`Controller::release`], for a container whose network namespace
+    /// the caller removes right after, with nothing else inside: the kernel
+    /// then deletes the veth pairs with the namespace, asynchronously,
+    /// which spares the stop the 10–20 ms each explicit deletion costs.
+    pub fn release_with_netns(&self, container_id: &str) {
+        self.release_inner(container_id, false);
+    }
+
+    fn release_inner(&self, container_id: &str, delete_veths: bool) {
         let (sb, live) = {
             let mut st = self.state();
             (
@@ -310,7 +322,7 @@ impl Controller {
                 self.registry.remove(&ep.network_id, container_id);
             }
             let veths: Vec<String> = sb.endpoints.iter().map(|e| e.veth.clone()).collect();
-            if let Err(e) = bridge::delete_links(&veths) {
+            if delete_veths && let Err(e) = bridge::delete_links(&veths) {
                 tracing::warn!(container = %container_id, error = %e, "cannot delete the veth pairs");
             }
         }

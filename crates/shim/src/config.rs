@@ -29,6 +29,10 @@ pub enum StartMode {
     /// `runtime run -d`: one runtime invocation (the fastest).
     #[default]
     Run,
+    /// `runtime run -d`, but the container's output is not read until the
+    /// daemon sends `start` (after attaching its clients), so nothing the
+    /// container writes first is missed; one runtime invocation, as `Run`.
+    RunHeld,
     /// `runtime create` then `runtime start`.
     CreateStart,
     /// `runtime create` only; the daemon sends `start` over the control
@@ -40,6 +44,7 @@ impl StartMode {
     fn as_str(self) -> &'static str {
         match self {
             StartMode::Run => "run",
+            StartMode::RunHeld => "run-held",
             StartMode::CreateStart => "create-start",
             StartMode::CreateOnly => "create-only",
         }
@@ -185,6 +190,7 @@ impl ShimConfig {
                         "--start-mode" => {
                             c.start_mode = match s()?.as_str() {
                                 "run" => StartMode::Run,
+                                "run-held" => StartMode::RunHeld,
                                 "create-start" => StartMode::CreateStart,
                                 "create-only" => StartMode::CreateOnly,
                                 other => return Err(format!("unknown start mode {other:?}")),

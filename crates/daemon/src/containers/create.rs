@@ -509,7 +509,7 @@ impl ContainerService {
     }
 
     /// Writes `hostname`, `hosts` and `resolv.conf` in the container's
-    /// directory.
+    /// directory; not synced, as each start rewrites them.
     pub(super) fn write_etc_files(
         &self,
         id: &str,
@@ -518,7 +518,7 @@ impl ContainerService {
     ) -> Result<(), Error> {
         let dir = self.ctx.store.dir_of(id);
         let write = |name: &str, text: &str| {
-            berth_fsutil::atomic_write(&dir.join(name), text.as_bytes())
+            berth_fsutil::replace_file(&dir.join(name), text.as_bytes())
                 .map_err(|e| Error::system(format!("cannot write {name} of container {id}: {e}")))
         };
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();

@@ -432,14 +432,9 @@ impl ContainerService {
         // Rewritten at every start: replaced atomically (rename), but not
         // synced to disk, which would cost two fsyncs each.
         let write = |name: &str, text: &str| {
-            let path = dir.join(name);
-            let tmp = berth_fsutil::temp_path_for(&path);
-            std::fs::write(&tmp, text.as_bytes())
-                .and_then(|()| std::fs::rename(&tmp, &path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    Error::system(format!("cannot write {name} of container {}: {e}", rec.id))
-                })
+            berth_fsutil::replace_file(&dir.join(name), text.as_bytes()).map_err(|e| {
+                Error::system(format!("cannot write {name} of container {}: {e}", rec.id))
+            })
         };
         let hostname = &rec.config.hostname;
         let names = if rec.config.domainname.is_empty() {
@@ -491,7 +486,13 @@ impl ContainerService {
     /// idempotent; from `release_resources`).
     pub(super) fn detach_networks(&self, id: &str) {
         let sandbox = self.ctl().sandbox(id);
-        self.ctl().release(id);
+        // The caller removes the namespace next; unless a running container
+        // shares it, the kernel deletes the veths with it.
+        if self.netns_shared(id) {
+            self.ctl().release(id);
+        } else {
+            self.ctl().release_with_netns(id);
+        }
         if let Ok(c) = self.get(id) {
             let mut r = c.lock();
             for ep in r.networks.values_mut() {
@@ -506,6 +507,25 @@ impl ContainerService {
                 }
             }
         }
+    }
+
+    /// Whether a running container joined the network namespace of
+    /// container `id` (`--network container:<id>`).
+    fn netns_shared(&self, id: &str) -> bool {
+        self.all().iter().any(|other| {
+            let (mode, running) = {
+                let r = other.lock();
+                (
+                    r.host_config.network_mode.clone(),
+                    r.state.status.has_process(),
+                )
+            };
+            running
+                && mode
+                    .strip_prefix("container:")
+                    .and_then(|t| self.get(t).ok())
+                    .is_some_and(|t| t.id == id)
+        })
     }
 
     /// After a daemon restart, for a container that kept running: takes

@@ -82,18 +82,27 @@ impl ContainerStore {
     /// Removes a container's directory: first renamed (atomic: the container
     /// is gone), then deleted (finished at the next start after a crash).
     pub fn remove(&self, id: &str) -> Result<(), Error> {
+        match self.detach(id)? {
+            Some(doomed) => purge_dir(&doomed),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the container's directory out of the store durably (renamed
+    /// to a `REMOVING_PREFIX` name, swept at start-up) and returns where it
+    /// went, for [`purge_dir`]; `None` when it was not there.
+    pub fn detach(&self, id: &str) -> Result<Option<PathBuf>, Error> {
         let dir = self.dir_of(id);
         let doomed = self.dir.join(format!("{REMOVING_PREFIX}{id}"));
         match std::fs::rename(&dir, &doomed) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::system(format!("cannot remove container {id}: {e}"))),
         }
         if let Err(e) = berth_fsutil::fsync_dir(&self.dir) {
             tracing::warn!(error = %e, "cannot sync the containers directory");
         }
-        berth_fsutil::remove_dir_all_if_exists(&doomed)
-            .map_err(|e| Error::system(format!("cannot delete {}: {e}", doomed.display())))
+        Ok(Some(doomed))
     }
 
     /// Every complete container; half-made or half-removed directories are
@@ -133,4 +142,10 @@ impl ContainerStore {
         }
         Ok((records, discarded))
     }
+}
+
+/// Deletes a directory returned by [`RecordStore::detach`].
+pub fn purge_dir(doomed: &Path) -> Result<(), Error> {
+    berth_fsutil::remove_dir_all_if_exists(doomed)
+        .map_err(|e| Error::system(format!("cannot delete {}: {e}", doomed.display())))
 }

@@ -74,11 +74,30 @@ impl ContainerService {
         Ok(())
     }
 
-    /// Deletes a stopped container's data (blocking).
+    /// Takes a stopped container's data out of the stores (blocking); the
+    /// files are deleted by a background thread, so that the removal is
+    /// answered sooner. What a crash leaves undeleted is swept at start-up.
     fn remove_files(&self, id: &str) -> Result<(), Error> {
         self.release_resources(id);
-        self.ctx.store.remove(id)?;
-        self.ctx.layers.remove_rw(id).map_err(Error::from)?;
+        let doomed = self.ctx.store.detach(id)?;
+        let layers = self.ctx.layers.detach_rw(id).map_err(Error::from)?;
+        let id = id.to_string();
+        let purge = move || {
+            if let Some(dir) = doomed
+                && let Err(e) = super::record::purge_dir(&dir)
+            {
+                tracing::warn!(container = %id, error = %e.chain(), "cannot delete the container's directory");
+            }
+            if let Err(e) = layers.purge() {
+                tracing::warn!(container = %id, error = %e, "cannot delete the container's layers");
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("purge".into())
+            .spawn(purge)
+        {
+            tracing::warn!(error = %e, "no thread to delete a removed container's files; they are swept at the next start");
+        }
         Ok(())
     }
 

@@ -76,7 +76,7 @@ impl ContainerService {
         let mode = if waiting.is_empty() {
             StartMode::Run
         } else {
-            StartMode::CreateOnly
+            StartMode::RunHeld
         };
         let t0 = std::time::Instant::now();
         let svc = self.clone();
@@ -107,7 +107,7 @@ impl ContainerService {
                 return Err(err);
             }
         };
-        if mode == StartMode::CreateOnly {
+        if mode == StartMode::RunHeld {
             let mut acks = Vec::new();
             for tx in waiting {
                 let (ack_tx, ack_rx) = oneshot::channel();

@@ -36,13 +36,49 @@ pub fn mount_points() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// Whether `path` is a mount point: `statx` says so directly (Linux 5.8+),
+/// without reading mountinfo, whose size grows with every container.
 pub fn is_mounted(path: &Path) -> bool {
-    mount_points().iter().any(|p| p == path)
+    match mount_root_attr(path) {
+        Some(root) => root,
+        None => mount_points().iter().any(|p| p == path),
+    }
+}
+
+/// `STATX_ATTR_MOUNT_ROOT` of `path` (not following a final symlink);
+/// `None` when the kernel does not report it or `statx` fails.
+fn mount_root_attr(path: &Path) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statx fills the zeroed struct we own; `c` is a valid C string.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
+            0,
+            &mut stx,
+        )
+    };
+    let mask = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    if rc != 0 || stx.stx_attributes_mask & mask == 0 {
+        return None;
+    }
+    Some(stx.stx_attributes & mask != 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knows_mount_roots() {
+        assert!(is_mounted(Path::new("/")));
+        assert!(is_mounted(Path::new("/proc")));
+        assert!(!is_mounted(Path::new("/proc/self")));
+        assert!(!is_mounted(Path::new("/nonexistent-berth-path")));
+    }
 
     #[test]
     fn parses_and_unescapes() {

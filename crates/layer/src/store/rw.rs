@@ -93,21 +93,26 @@ impl LayerStore {
 
     /// Removes the container's rw and init layers (unmounting them).
     pub fn remove_rw(&self, container_id: &str) -> Result<()> {
-        let (rec, junk) = {
-            let mut state = self.shared.lock();
-            let rec = state.mounts.get(container_id).cloned().ok_or_else(|| {
-                LayerError::NotFound(format!("read-write layer of container {container_id}"))
-            })?;
-            let junk = self.layout.new_tmp("remove-mount");
-            disk::commit_rename(&self.layout.mount(container_id), &junk)?;
-            state.mounts.remove(container_id);
-            (rec, junk)
-        };
-        // If this fails, the data is unreferenced and swept at next open.
-        let first = self.driver.remove(&rec.mount_id);
-        let second = self.driver.remove(&rec.init_id);
-        disk::remove_tree(&junk)?;
-        first.and(second)
+        self.detach_rw(container_id)?.purge()
+    }
+
+    /// Takes the container's layers out of the store durably (its record
+    /// moved into `tmp/`); their data is deleted by [`DetachedRw::purge`],
+    /// which may run later, in the background: unpurged data is
+    /// unreferenced and swept at the next open.
+    pub fn detach_rw(&self, container_id: &str) -> Result<DetachedRw> {
+        let mut state = self.shared.lock();
+        let rec = state.mounts.get(container_id).cloned().ok_or_else(|| {
+            LayerError::NotFound(format!("read-write layer of container {container_id}"))
+        })?;
+        let junk = self.layout.new_tmp("remove-mount");
+        disk::commit_rename(&self.layout.mount(container_id), &junk)?;
+        state.mounts.remove(container_id);
+        Ok(DetachedRw {
+            driver: self.driver.clone(),
+            rec,
+            junk,
+        })
     }
 
     /// Bytes the container changed (its rw layer's own files).
@@ -132,5 +137,23 @@ impl LayerStore {
         let mut ids: Vec<String> = self.shared.lock().mounts.keys().cloned().collect();
         ids.sort();
         ids
+    }
+}
+
+/// A container's layers detached by [`LayerStore::detach_rw`], still to be
+/// deleted.
+pub struct DetachedRw {
+    driver: std::sync::Arc<dyn crate::driver::StorageDriver>,
+    rec: RwRecord,
+    junk: PathBuf,
+}
+
+impl DetachedRw {
+    /// Deletes the layers' data.
+    pub fn purge(self) -> Result<()> {
+        let first = self.driver.remove(&self.rec.mount_id);
+        let second = self.driver.remove(&self.rec.init_id);
+        disk::remove_tree(&self.junk)?;
+        first.and(second)
     }
 }

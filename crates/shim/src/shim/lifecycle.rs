@@ -27,10 +27,26 @@ impl Shim {
         self.exit = Some(info);
         self.status = Status::Exited;
         self.close_stdin(0);
+        if self.held_until.is_some() {
+            // Drained and reported once the output is released.
+            return;
+        }
         // The runtime's state is deleted after the exit is reported (or
         // sooner, when output does not reach EOF: see QUICK_DRAIN), so
         // that waiters hear of the exit without waiting for the runtime.
         self.phase = Phase::Draining(Instant::now() + QUICK_DRAIN);
+    }
+
+    /// Start mode `run-held`: starts reading the init's output; an init
+    /// that already exited goes on to drain and report.
+    pub fn release_output(&mut self) {
+        if self.held_until.take().is_none() {
+            return;
+        }
+        self.register_outputs(0, &self.init);
+        if self.exit.is_some() {
+            self.phase = Phase::Draining(Instant::now() + QUICK_DRAIN);
+        }
     }
 
     /// Output drained (or given up on): log the last partial lines, answer

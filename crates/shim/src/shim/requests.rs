@@ -298,6 +298,10 @@ impl Shim {
     }
 
     fn req_start(&mut self, key: u64) {
+        if self.held_until.is_some() {
+            self.release_output();
+            return self.reply(key, protocol::OK, &[]);
+        }
         if self.status != Status::Created {
             return self.reply_error(
                 key,

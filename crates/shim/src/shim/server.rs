@@ -104,7 +104,14 @@ pub struct Shim {
     pub done: bool,
     /// The runtime's state of the exited container was deleted.
     pub runtime_deleted: bool,
+    /// Start mode `run-held`: the init's output is not read (and its exit
+    /// not reported) until `start`, or until this deadline if the daemon
+    /// never sends it.
+    pub held_until: Option<Instant>,
 }
+
+/// How long a held container's output waits for the daemon's `start`.
+pub const HOLD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long to wait for a dead process's output to reach EOF.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -212,7 +219,7 @@ impl Shim {
 
     fn timeout(&self) -> EpollTimeout {
         let mut next: Option<Instant> = match self.phase {
-            Phase::Live => None,
+            Phase::Live => self.held_until,
             Phase::Draining(t) | Phase::Finishing(t) => Some(t),
         };
         for e in &self.execs {
@@ -411,7 +418,13 @@ impl Shim {
             self.exec_finished(id);
         }
         match self.phase {
-            Phase::Live => {}
+            Phase::Live => {
+                if self.held_until.is_some_and(|t| now >= t) {
+                    self.warn("no start request: releasing the container's output");
+                    self.release_output();
+                    moved = true;
+                }
+            }
             Phase::Draining(until) => {
                 if self.init.outputs_closed() {
                     self.report_exit();

@@ -17,7 +17,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use super::console::ConsoleSocket;
 use super::procio::ProcIo;
 use super::runtime::{Runtime, read_pid_file, spawn_error};
-use super::server::{Phase, Shim, Status, TOKEN_LISTENER, TOKEN_SIGNAL};
+use super::server::{HOLD_TIMEOUT, Phase, Shim, Status, TOKEN_LISTENER, TOKEN_SIGNAL};
 use super::{detach, oom, sys};
 
 pub const PID_FILE: &str = "init.pid";
@@ -57,7 +57,10 @@ pub fn start(cfg: ShimConfig) -> Result<Shim, StartError> {
             return Err(e);
         }
     };
+    let held_until =
+        (cfg.start_mode == StartMode::RunHeld).then(|| std::time::Instant::now() + HOLD_TIMEOUT);
     let shim = Shim {
+        held_until,
         oom_file: cfg.cgroup_path.as_deref().and_then(oom::counter_file),
         status: if cfg.start_mode == StartMode::CreateOnly {
             Status::Created
@@ -91,7 +94,9 @@ pub fn start(cfg: ShimConfig) -> Result<Shim, StartError> {
     if let Some(l) = &shim.listener {
         shim.ep_add(l, TOKEN_LISTENER, EpollFlags::EPOLLIN);
     }
-    shim.register_outputs(0, &shim.init);
+    if shim.held_until.is_none() {
+        shim.register_outputs(0, &shim.init);
+    }
     Ok(shim)
 }
 
@@ -152,11 +157,11 @@ fn launch(cfg: &ShimConfig, rt: &Runtime) -> Result<Launched, StartError> {
     let _ = std::fs::remove_file(&pid_file);
     await_previous_run(cfg, rt);
     let action = match cfg.start_mode {
-        StartMode::Run => "run",
+        StartMode::Run | StartMode::RunHeld => "run",
         StartMode::CreateStart | StartMode::CreateOnly => "create",
     };
     let mut cmd = rt.command(action);
-    if cfg.start_mode == StartMode::Run {
+    if matches!(cfg.start_mode, StartMode::Run | StartMode::RunHeld) {
         cmd.arg("--detach");
     }
     cmd.arg("--bundle")

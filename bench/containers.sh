@@ -17,7 +17,9 @@ time_ms() { local t0 t1; t0=$(now_ms); "$@" >/dev/null 2>&1; t1=$(now_ms); echo 
 for _ in 1 2 3; do berth run --rm --network none busybox true; done
 berth_run=$(for _ in $(seq 1 $N); do time_ms berth run --rm --network none busybox true; done | median)
 
-# The bare runtime on the same rootfs (unpacked once), with a minimal spec.
+# The bare runtime: a minimal spec on the same rootfs (unpacked once), and
+# the very bundle Berth generates (copied from a running container, with
+# `true` as the process and a cgroup of its own per run).
 BUNDLE=$(mktemp -d /tmp/berth-bench-bundle-XXXXXX)
 mkdir -p "$BUNDLE/rootfs"
 "$ROOT_DIR/scripts/mkimage-busybox.sh" | tar -C "$BUNDLE/rootfs" -x
@@ -25,10 +27,27 @@ RUNTIME=$(berth info --format '{{.DefaultRuntime}}')
 RT_BIN=$(command -v "$RUNTIME")
 (cd "$BUNDLE" && "$RT_BIN" spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 bare=$(for i in $(seq 1 $N); do time_ms "$RT_BIN" --root "$BUNDLE/state" run --bundle "$BUNDLE" "bench-$$-$i"; done | median)
+same=n/a
+if command -v python3 >/dev/null 2>&1; then
+  ref=$(berth run -d --network none busybox sleep 600)
+  mkdir -p "$BUNDLE/same"
+  for i in $(seq 1 $N); do
+    python3 - "$WORK/run/c/${ref:0:24}/config.json" "$BUNDLE/same/config.json" "$i" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["true"]
+c["linux"]["cgroupsPath"] = "/berth-bench/same-%s" % sys.argv[3]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+    time_ms "$RT_BIN" --root "$BUNDLE/state" run --bundle "$BUNDLE/same" "same-$$-$i"
+  done | median > "$BUNDLE/same.ms"
+  same=$(cat "$BUNDLE/same.ms")
+  berth rm -f "$ref" >/dev/null
+fi
 
 create=$(for i in $(seq 1 $N); do time_ms berth create --network none busybox true; done | median)
 
-echo "run --rm true:  berth ${berth_run} ms   bare $RUNTIME ${bare} ms   ratio $(awk "BEGIN{printf \"%.2f\", $berth_run/$bare}")"
+echo "run --rm true:  berth ${berth_run} ms   bare $RUNTIME: minimal spec ${bare} ms, Berth's bundle ${same} ms (python3 needed)"
 echo "create alone:   ${create} ms"
 if command -v docker >/dev/null 2>&1 && [ -S /var/run/docker.sock ] && DOCKER_HOST=unix:///var/run/docker.sock docker info >/dev/null 2>&1; then
   d=$(for _ in $(seq 1 $N); do time_ms env DOCKER_HOST=unix:///var/run/docker.sock docker run --rm --network none busybox true; done | median)

@@ -12,11 +12,14 @@ use serde_json::json;
 
 const TRAPPING: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"];
 
+/// Entries of `dir`, without removed containers' directories that a
+/// background thread is still deleting (`.removing-<id>`).
 fn names_in(dir: &std::path::Path) -> HashSet<String> {
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with(".removing-"))
                 .collect()
         })
         .unwrap_or_default()

@@ -195,6 +195,11 @@ fn kill9_during_parallel_network_operations() {
     }
     check(&d);
     d.stop();
+    // The kernel deletes veths with their namespace, asynchronously.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while veths(&d) != 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(veths(&d), 0);
     let out = Command::new("nft")
         .args(["list", "table", "ip", &d.net.table()])

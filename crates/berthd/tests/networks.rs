@@ -107,6 +107,20 @@ fn dnat_rules(d: &TestDaemon) -> Vec<String> {
 }
 
 /// Veth interfaces attached to the daemon's bridges.
+/// The veths on the test's bridges once `want` remain, or after 10 s: a
+/// stopped container's veths go with its network namespace, which the
+/// kernel tears down asynchronously (slower under load).
+fn settled_veths(d: &TestDaemon, want: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let v = veths(d);
+        if v.len() == want || std::time::Instant::now() >= deadline {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn veths(d: &TestDaemon) -> Vec<String> {
     let out = Command::new("ip")
         .args(["-o", "link", "show"])
@@ -176,7 +190,8 @@ fn default_bridge_gives_address_route_and_files() {
     let v = d.inspect(&id);
     assert_eq!(v["NetworkSettings"]["IPAddress"], "");
     assert_eq!(v["NetworkSettings"]["Networks"]["bridge"]["IPAddress"], "");
-    assert!(veths(&d).is_empty(), "veths left: {:?}", veths(&d));
+    let left = settled_veths(&d, 0);
+    assert!(left.is_empty(), "veths left: {left:?}");
     // --network none: only lo; host: the host's interfaces.
     let (_, out) = run(
         &d,
@@ -479,7 +494,8 @@ fn a_port_in_use_fails_the_start_and_leaves_nothing() {
     );
     let v = d.inspect(&id);
     assert_eq!(v["State"]["Running"], false);
-    assert!(veths(&d).is_empty(), "{:?}", veths(&d));
+    let left = settled_veths(&d, 0);
+    assert!(left.is_empty(), "{left:?}");
     assert!(dnat_rules(&d).is_empty(), "{:?}", dnat_rules(&d));
     // Nothing holds an address: the next container gets the first one.
     drop(taken);
@@ -736,7 +752,8 @@ fn restarts_and_crashes_leave_no_leaks() {
             dnat_rules(&d)
         );
         // The dead one's veth and address are gone.
-        assert_eq!(veths(&d).len(), 1, "round {round}: {:?}", veths(&d));
+        let left = settled_veths(&d, 1);
+        assert_eq!(left.len(), 1, "round {round}: {left:?}");
         let v = d.inspect(&doomed);
         assert_eq!(v["State"]["Running"], false);
         // Addresses held: only web's.
@@ -761,7 +778,8 @@ fn restarts_and_crashes_leave_no_leaks() {
     }
     // A clean stop releases everything and removes the table.
     d.stop();
-    assert!(veths(&d).is_empty(), "{:?}", veths(&d));
+    let left = settled_veths(&d, 0);
+    assert!(left.is_empty(), "{left:?}");
     let out = Command::new("nft")
         .args(["list", "table", "ip", &d.net.table()])
         .output()

@@ -64,8 +64,20 @@ pub fn request(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    // A daemon may answer (e.g. 400) and close before reading the whole
+    // body, as Docker does: the answer is still there to read.
+    let written = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body));
+    match written {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ) => {}
+        Err(e) => return Err(e),
+    }
     read_response(BufReader::new(stream), method == "HEAD")
 }
 

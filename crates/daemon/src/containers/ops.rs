@@ -194,7 +194,7 @@ impl ContainerService {
         } else {
             ps_args.split_whitespace().map(str::to_string).collect()
         };
-        blocking::run(move || {
+        let top = blocking::run(move || {
             let pids = cli.ps(&id).map_err(Error::from_classified)?;
             let out = std::process::Command::new("ps")
                 .args(&args)
@@ -208,7 +208,9 @@ impl ContainerService {
             }
             parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
         })
-        .await
+        .await?;
+        self.event(&c, "top", &[]);
+        Ok(top)
     }
 
     /// `POST /containers/{id}/resize`.

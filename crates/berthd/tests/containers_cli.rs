@@ -178,3 +178,43 @@ fn log_rotation_and_live_restore() {
     assert_eq!(d.inspect("chatty")["State"]["Running"], true);
     ok(d.berth(&["rm", "-f", "chatty"]), "rm");
 }
+
+/// `run` without `-d` and `exec` hand over every byte even to a reader that
+/// falls far behind (the container waits, as with Docker).
+#[test]
+fn slow_readers_of_run_and_exec_lose_nothing() {
+    let d = TestDaemon::start();
+    d.import_busybox();
+    let bin = berth_testkit::daemon::berth_bin();
+    let bytes = 48 * 1024 * 1024;
+    let slow = |args: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{} {args} | (sleep 2; wc -c)", bin.display()))
+            .env("BERTH_HOST", d.host())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let run = slow(&format!(
+        "run --rm --network none busybox head -c {bytes} /dev/zero"
+    ));
+    assert_eq!(run, bytes.to_string(), "run");
+    ok(
+        d.berth(&[
+            "run",
+            "-d",
+            "--name",
+            "src",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "100",
+        ]),
+        "run -d",
+    );
+    let exec = slow(&format!("exec src head -c {bytes} /dev/zero"));
+    assert_eq!(exec, bytes.to_string(), "exec");
+    ok(d.berth(&["rm", "-f", "src"]), "rm");
+}

@@ -149,8 +149,10 @@ impl Demuxer {
 
 /// Copies a multiplexed stream into `out` (stdout, and stdin frames as
 /// Docker does) and `err` until end of input; a `None` writer discards
-/// its stream. Each piece is flushed before the next so that the two
-/// outputs keep the container's order.
+/// its stream. Consecutive pieces of one stream within a read are written
+/// together (one write per stream switch, not per frame: a log of short
+/// lines is many small frames), and each write is flushed before the
+/// other stream's, so that the two outputs keep the container's order.
 pub async fn copy_demuxed<R, O, E>(
     reader: &mut R,
     mut out: Option<&mut O>,
@@ -163,6 +165,9 @@ where
 {
     let mut demux = Demuxer::new();
     let mut buf = vec![0u8; COPY_BUF];
+    // Bytes due to one stream (`to_err` says which), not yet written.
+    let mut pending: Vec<u8> = Vec::with_capacity(COPY_BUF);
+    let mut to_err = false;
     loop {
         let n = reader.read(&mut buf).await?;
         if n == 0 {
@@ -170,22 +175,55 @@ where
         }
         let mut data = &buf[..n];
         while !data.is_empty() {
-            let (used, piece) = demux.decode(data).map_err(io::Error::other)?;
+            let (used, piece) = match demux.decode(data) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    // What came before the error is shown first.
+                    write_flushed(&mut pending, to_err, &mut out, &mut err).await?;
+                    return Err(io::Error::other(e));
+                }
+            };
             data = &data[used..];
             let Some((kind, bytes)) = piece else {
                 continue;
             };
-            if kind == StdStream::Stderr {
-                if let Some(w) = err.as_deref_mut() {
-                    w.write_all(bytes).await?;
-                    w.flush().await?;
-                }
-            } else if let Some(w) = out.as_deref_mut() {
-                w.write_all(bytes).await?;
-                w.flush().await?;
+            let is_err = kind == StdStream::Stderr;
+            if is_err != to_err && !pending.is_empty() {
+                write_flushed(&mut pending, to_err, &mut out, &mut err).await?;
             }
+            to_err = is_err;
+            pending.extend_from_slice(bytes);
         }
+        write_flushed(&mut pending, to_err, &mut out, &mut err).await?;
     }
+}
+
+/// Writes and flushes `pending` to `err` or `out` (discarded when that
+/// writer is `None`), and empties it.
+async fn write_flushed<O, E>(
+    pending: &mut Vec<u8>,
+    to_err: bool,
+    out: &mut Option<&mut O>,
+    err: &mut Option<&mut E>,
+) -> io::Result<()>
+where
+    O: AsyncWrite + Unpin + ?Sized,
+    E: AsyncWrite + Unpin + ?Sized,
+{
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if to_err {
+        if let Some(w) = err.as_deref_mut() {
+            w.write_all(pending).await?;
+            w.flush().await?;
+        }
+    } else if let Some(w) = out.as_deref_mut() {
+        w.write_all(pending).await?;
+        w.flush().await?;
+    }
+    pending.clear();
+    Ok(())
 }
 
 /// Copies a raw (TTY) stream into `out` until end of input.

@@ -248,7 +248,24 @@ fn rustc_version() -> String {
 }
 
 /// The first line of `<runtime> --version`'s version number.
+/// The version a runtime binary reports (`<path> --version`), asked once
+/// per path: running it took most of each `/version` request.
 fn runtime_version(path: &str) -> Option<String> {
+    static CACHE: std::sync::Mutex<BTreeMap<String, Option<String>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    if let Ok(cache) = CACHE.lock()
+        && let Some(v) = cache.get(path)
+    {
+        return v.clone();
+    }
+    let v = ask_runtime_version(path);
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.insert(path.to_string(), v.clone());
+    }
+    v
+}
+
+fn ask_runtime_version(path: &str) -> Option<String> {
     let out = std::process::Command::new(path)
         .arg("--version")
         .output()

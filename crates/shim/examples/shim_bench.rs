@@ -281,6 +281,7 @@ async fn attach_bench() {
             stdin: false,
             stdout: true,
             stderr: true,
+            lossless: false,
         })
         .await
         .expect("attach");

@@ -79,6 +79,12 @@ pub const FLAG_STDIN: u8 = 1;
 pub const FLAG_STDOUT: u8 = 2;
 pub const FLAG_STDERR: u8 = 4;
 pub const FLAG_TTY: u8 = 8;
+/// `attach`: the client must get every byte (the client that started the
+/// container, as `docker run` without `-d`): while it is more than
+/// [`CLIENT_BUFFER`] behind, the shim stops reading the container's output
+/// (the container blocks, as with Docker) instead of dropping. Exec
+/// connections always are.
+pub const FLAG_LOSSLESS: u8 = 16;
 
 /// The error classes an `E` frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -109,6 +109,7 @@ async fn attach_with_stdin_cat() {
             stdin: true,
             stdout: true,
             stderr: true,
+            lossless: false,
         })
         .await
         .unwrap();
@@ -151,6 +152,7 @@ async fn tty_resize() {
             stdin: true,
             stdout: true,
             stderr: true,
+            lossless: false,
         })
         .await
         .unwrap();
@@ -357,6 +359,7 @@ async fn slow_client_never_blocks_the_container() {
             stdin: false,
             stdout: true,
             stderr: true,
+            lossless: false,
         })
         .await
         .unwrap();
@@ -448,6 +451,7 @@ async fn attach_to_exited_container_and_protocol_errors() {
             stdin: false,
             stdout: true,
             stderr: true,
+            lossless: false,
         })
         .await
         .unwrap();
@@ -484,6 +488,7 @@ async fn without_stdin_once_stdin_stays_open_until_close_stdin() {
             stdin: true,
             stdout: true,
             stderr: false,
+            lossless: false,
         })
         .await
         .unwrap();

@@ -162,11 +162,16 @@ impl AttachSession for Session {
                     return;
                 }
             };
+            // A client attached before the start (`docker run` without
+            // `-d`, `start -a`) gets every byte, as its output is the
+            // container's; later ones are dropped to when far behind.
+            let lossless = ack.is_some();
             let streams = client
                 .attach(client::AttachOptions {
                     stdin: opts.stdin,
                     stdout: opts.stdout,
                     stderr: opts.stderr,
+                    lossless,
                 })
                 .await;
             if let Some(ack) = ack {

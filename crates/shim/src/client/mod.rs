@@ -26,6 +26,9 @@ pub struct AttachOptions {
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
+    /// Every byte, holding up the container's output while behind
+    /// (`protocol::FLAG_LOSSLESS`).
+    pub lossless: bool,
 }
 
 /// An attached connection.
@@ -219,6 +222,7 @@ impl ShimClient {
             (opts.stdin, protocol::FLAG_STDIN),
             (opts.stdout, protocol::FLAG_STDOUT),
             (opts.stderr, protocol::FLAG_STDERR),
+            (opts.lossless, protocol::FLAG_LOSSLESS),
         ] {
             if on {
                 flags |= f;

@@ -44,6 +44,8 @@ pub struct Conn {
     /// Current epoll interest.
     pub interest: u32,
     pub dropped: u64,
+    /// Never dropped to: see `protocol::FLAG_LOSSLESS`.
+    pub lossless: bool,
 }
 
 /// Most a connection may have buffered in unprocessed input.
@@ -64,11 +66,17 @@ impl Conn {
             broken: false,
             interest: 0,
             dropped: 0,
+            lossless: false,
         }
     }
 
     pub fn has_output(&self) -> bool {
         self.out_pos < self.out.len()
+    }
+
+    /// A lossless client this far behind holds up the output it reads.
+    pub fn holds_up_output(&self) -> bool {
+        self.lossless && !self.broken && self.out.len() - self.out_pos > CLIENT_BUFFER
     }
 
     /// Reads what is available into `inbuf`.
@@ -110,7 +118,7 @@ impl Conn {
             // Give the client what its socket takes now before queueing.
             self.flush();
         }
-        if self.out.len() - self.out_pos + data.len() > CLIENT_BUFFER {
+        if !self.lossless && self.out.len() - self.out_pos + data.len() > CLIENT_BUFFER {
             self.dropped += data.len() as u64;
             return;
         }

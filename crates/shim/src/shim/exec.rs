@@ -117,6 +117,7 @@ impl Shim {
                 if let Some(c) = self.conns.get_mut(&key) {
                     c.send(protocol::OK, json.as_bytes());
                     c.mode = Mode::Exec { exec_id: id, stdin };
+                    c.lossless = true;
                     c.make_stream();
                 } else if let Some(e) = self.exec_mut(id) {
                     e.conn = None;

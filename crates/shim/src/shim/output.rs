@@ -26,6 +26,10 @@ impl Shim {
         }
         let mut buf = std::mem::take(&mut self.buf);
         for _ in 0..READS_PER_EVENT {
+            if self.output_held_up(id) {
+                self.pause_outputs(id);
+                break;
+            }
             let Some(fd) = self
                 .proc_io(id)
                 .and_then(|io| io.fd(which))
@@ -59,6 +63,65 @@ impl Shim {
             }
         }
         self.buf = buf;
+    }
+
+    /// Whether a lossless client of process `id`'s output is too far behind.
+    fn output_held_up(&self, id: u32) -> bool {
+        if id == 0 {
+            self.conns
+                .values()
+                .any(|c| matches!(c.mode, Mode::Attach { .. }) && c.holds_up_output())
+        } else {
+            self.execs
+                .iter()
+                .find(|e| e.id == id)
+                .and_then(|e| e.conn)
+                .and_then(|k| self.conns.get(&k))
+                .is_some_and(|c| c.holds_up_output())
+        }
+    }
+
+    /// Stops reading process `id`'s output until its clients catch up.
+    fn pause_outputs(&mut self, id: u32) {
+        if self.paused_outputs.contains(&id) {
+            return;
+        }
+        if let Some(io) = self.proc_io(id) {
+            let fds: Vec<i32> = [OUT, ERR]
+                .iter()
+                .filter_map(|w| io.fd(*w).map(|f| f.as_raw_fd()))
+                .collect();
+            for fd in fds {
+                self.ep_del_raw(fd);
+            }
+            self.paused_outputs.push(id);
+        }
+    }
+
+    /// Reads paused outputs again once their clients caught up (or left).
+    pub fn resume_outputs(&mut self) {
+        if self.paused_outputs.is_empty() {
+            return;
+        }
+        let ready: Vec<u32> = self
+            .paused_outputs
+            .iter()
+            .copied()
+            .filter(|id| !self.output_held_up(*id))
+            .collect();
+        for id in ready {
+            self.paused_outputs.retain(|p| *p != id);
+            let fds: Vec<(i32, u64)> = match self.proc_io(id) {
+                Some(io) => [OUT, ERR]
+                    .iter()
+                    .filter_map(|w| io.fd(*w).map(|f| (f.as_raw_fd(), *w)))
+                    .collect(),
+                None => continue,
+            };
+            for (fd, which) in fds {
+                self.ep_add_raw(fd, proc_token(id, which), EpollFlags::EPOLLIN);
+            }
+        }
     }
 
     fn deliver(&mut self, id: u32, which: u64, data: &[u8]) {

@@ -324,6 +324,7 @@ impl Shim {
             return;
         };
         c.make_stream();
+        c.lossless = flags & protocol::FLAG_LOSSLESS != 0;
         c.mode = Mode::Attach {
             stdin: flags & protocol::FLAG_STDIN != 0,
             stdout: flags & protocol::FLAG_STDOUT != 0,

@@ -108,6 +108,9 @@ pub struct Shim {
     /// not reported) until `start`, or until this deadline if the daemon
     /// never sends it.
     pub held_until: Option<Instant>,
+    /// Processes whose output is not read while a lossless client of it
+    /// is behind (their descriptors are out of the epoll set).
+    pub paused_outputs: Vec<u32>,
 }
 
 /// How long a held container's output waits for the daemon's `start`.
@@ -207,6 +210,7 @@ impl Shim {
             for ev in &events[..n] {
                 self.dispatch(ev.data(), ev.events());
             }
+            self.resume_outputs();
             loop {
                 self.close_pending();
                 if self.done || !self.tick() {
@@ -409,7 +413,9 @@ impl Shim {
             .iter()
             .filter(|e| {
                 e.exit_code.is_some()
-                    && (e.io.outputs_closed() || e.drain_until.is_some_and(|t| now >= t))
+                    && (e.io.outputs_closed()
+                        || (e.drain_until.is_some_and(|t| now >= t)
+                            && !self.paused_outputs.contains(&e.id)))
             })
             .map(|e| e.id)
             .collect();
@@ -429,6 +435,8 @@ impl Shim {
                 if self.init.outputs_closed() {
                     self.report_exit();
                     moved = true;
+                } else if self.paused_outputs.contains(&0) {
+                    // A lossless client is still reading: no deadline.
                 } else if now >= until && !self.runtime_deleted {
                     self.delete_runtime_state();
                     self.phase = Phase::Draining(now + DRAIN_TIMEOUT);

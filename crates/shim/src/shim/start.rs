@@ -61,6 +61,7 @@ pub fn start(cfg: ShimConfig) -> Result<Shim, StartError> {
         (cfg.start_mode == StartMode::RunHeld).then(|| std::time::Instant::now() + HOLD_TIMEOUT);
     let shim = Shim {
         held_until,
+        paused_outputs: Vec::new(),
         oom_file: cfg.cgroup_path.as_deref().and_then(oom::counter_file),
         status: if cfg.start_mode == StartMode::CreateOnly {
             Status::Created

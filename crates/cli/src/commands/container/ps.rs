@@ -168,6 +168,95 @@ pub fn displayable_ports(ports: &[Value]) -> String {
     result.join(", ")
 }
 
+/// What `ps` reads of a listed container. Decoding only this (the rest of
+/// each entry is skipped, not built into a JSON tree) is most of what
+/// makes `ps` fast with many containers.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Listed {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    image: String,
+    #[serde(default, rename = "ImageID")]
+    image_id: String,
+    #[serde(default)]
+    command: String,
+    #[serde(default)]
+    created: i64,
+    #[serde(default)]
+    size_rw: Option<i64>,
+    #[serde(default)]
+    size_root_fs: Option<i64>,
+    #[serde(default)]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    mounts: Option<Vec<Value>>,
+    #[serde(default)]
+    ports: Option<Vec<Value>>,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    network_settings: Option<ListedNetworks>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedNetworks {
+    #[serde(rename = "Networks", default)]
+    networks: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
+}
+
+impl Listed {
+    /// The JSON shape [`container_row`] reads.
+    fn into_value(self) -> Value {
+        let networks: Map<String, Value> = self
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_keys()
+            .map(|k| (k, Value::Object(Map::new())))
+            .collect();
+        let mut m = Map::new();
+        m.insert("Id".into(), Value::String(self.id));
+        m.insert(
+            "Names".into(),
+            Value::Array(self.names.into_iter().map(Value::String).collect()),
+        );
+        m.insert("Image".into(), Value::String(self.image));
+        m.insert("ImageID".into(), Value::String(self.image_id));
+        m.insert("Command".into(), Value::String(self.command));
+        m.insert("Created".into(), Value::from(self.created));
+        if let Some(v) = self.size_rw {
+            m.insert("SizeRw".into(), Value::from(v));
+        }
+        if let Some(v) = self.size_root_fs {
+            m.insert("SizeRootFs".into(), Value::from(v));
+        }
+        let labels: Map<String, Value> = self
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        m.insert("Labels".into(), Value::Object(labels));
+        m.insert(
+            "Mounts".into(),
+            Value::Array(self.mounts.unwrap_or_default()),
+        );
+        m.insert("Ports".into(), Value::Array(self.ports.unwrap_or_default()));
+        m.insert("State".into(), Value::String(self.state));
+        m.insert("Status".into(), Value::String(self.status));
+        let mut ns = Map::new();
+        ns.insert("Networks".into(), Value::Object(networks));
+        m.insert("NetworkSettings".into(), Value::Object(ns));
+        Value::Object(m)
+    }
+}
+
 /// Docker's `ContainerContext.Image`.
 fn image_name(c: &Value, trunc: bool) -> String {
     let image = json::str(c, "Image");
@@ -301,11 +390,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
         size,
         filters,
     };
-    let containers: Vec<Value> = ctx.client.container_list_as(&opts).await?;
+    let containers: Vec<Listed> = ctx.client.container_list_as(&opts).await?;
     let format = container_format(&source, args.quiet, size);
     let rows: Vec<Value> = containers
-        .iter()
-        .map(|c| container_row(c, !args.no_trunc))
+        .into_iter()
+        .map(|c| container_row(&c.into_value(), !args.no_trunc))
         .collect();
     let out = format::render_list(&format, &rows, &SPEC).map_err(CliError::Msg)?;
     term::out(&out)?;

@@ -237,17 +237,16 @@ impl<'a> State<'a> {
     pub fn arg(&mut self, dot: &Val, arg: &Arg) -> R<Val> {
         match arg {
             Arg::Dot => Ok(dot.clone()),
-            Arg::Field(chain) => self.fields(dot.clone(), chain),
+            Arg::Field(chain) => self.fields(dot, chain),
             Arg::Var(name, chain) => {
                 let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) else {
                     return self.fail(format!("undefined variable: {name}"));
                 };
-                let v = v.clone();
                 self.fields(v, chain)
             }
             Arg::Pipe(pipe, chain) => {
                 let v = self.pipe(dot, pipe, true)?;
-                self.fields(v, chain)
+                self.fields(&v, chain)
             }
             Arg::Func(name) => self.call(name, dot, &[], None),
             Arg::Lit(v) => Ok(Val::V(v.clone())),
@@ -255,11 +254,18 @@ impl<'a> State<'a> {
         }
     }
 
-    fn fields(&self, mut v: Val, chain: &[String]) -> R<Val> {
-        for name in chain {
-            v = self.field(&v, name)?;
+    /// Follows a field chain from `v`, copying only what it reaches (a
+    /// row's template reads many fields; copying the row each time cost
+    /// more than the rest of `ps`).
+    fn fields(&self, v: &Val, chain: &[String]) -> R<Val> {
+        let Some((first, rest)) = chain.split_first() else {
+            return Ok(v.clone());
+        };
+        let mut cur = self.field(v, first)?;
+        for name in rest {
+            cur = self.field(&cur, name)?;
         }
-        Ok(v)
+        Ok(cur)
     }
 
     fn field(&self, v: &Val, name: &str) -> R<Val> {

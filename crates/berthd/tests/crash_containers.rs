@@ -101,6 +101,12 @@ fn check_consistent(d: &TestDaemon) -> Vec<String> {
         running.len(),
         "run directories vs running containers: {run_dirs:?}"
     );
+    // A shim outlives its container's reported exit by the runtime's
+    // `delete` (a few ms): wait for those to leave.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while shims_of(d) != running.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(shims_of(d), running.len(), "shims vs running containers");
     let overlay_mounts = mounts_under(&d.root.join(&driver));
     if driver == "overlay2" {

@@ -369,6 +369,14 @@ impl ContainerService {
         if let Err(e) = self.ctx.layers.unmount_rw(id) {
             tracing::warn!(container = %id, error = %e, "cannot unmount the root filesystem");
         }
-        let _ = berth_fsutil::remove_dir_all_if_exists(&self.ctx.run_dir(id));
+        // The shim may still be winding down in it: a second try catches a
+        // file it created meanwhile.
+        let run_dir = self.ctx.run_dir(id);
+        if berth_fsutil::remove_dir_all_if_exists(&run_dir).is_err() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            if let Err(e) = berth_fsutil::remove_dir_all_if_exists(&run_dir) {
+                tracing::warn!(container = %id, error = %e, "cannot remove the run directory");
+            }
+        }
     }
 }

@@ -81,9 +81,22 @@ impl Runtime {
     }
 
     /// `delete --force`, ignoring failure (used to clean up).
+    /// `delete --force`, logging nowhere: it runs after the exit was
+    /// reported, when the daemon may be deleting the state directory, which
+    /// a log file created in it would keep from going.
     pub fn force_delete(&self) {
-        let mut c = self.command("delete");
-        c.arg("--force").arg(&self.id).stderr(Stdio::null());
+        let mut c = Command::new(&self.binary);
+        c.arg("--root")
+            .arg(&self.root)
+            .arg("--log")
+            .arg("/dev/null")
+            .args(&self.extra)
+            .arg("delete")
+            .arg("--force")
+            .arg(&self.id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let _ = c.status();
     }
 }

@@ -7,7 +7,13 @@
 #  - the shim's PSS and berthd's RSS with 100 running containers.
 source "$(dirname "$0")/lib.sh"
 N=${N:-20}
-trap 'stop_berthd; rm -rf "${BUNDLE:-/nonexistent}"' EXIT
+cleanup() {
+  stop_berthd
+  rm -rf "${BUNDLE:-/nonexistent}"
+  # runc removes each run's own cgroup; the parent is ours.
+  rmdir /sys/fs/cgroup/*/berth-bench /sys/fs/cgroup/berth-bench 2>/dev/null || true
+}
+trap cleanup EXIT
 start_berthd
 "$ROOT_DIR/scripts/mkimage-busybox.sh" | berth import -c 'CMD ["sh"]' - busybox >/dev/null
 

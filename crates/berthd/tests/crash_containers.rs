@@ -123,6 +123,7 @@ fn check_consistent(d: &TestDaemon) -> Vec<String> {
 fn kill9_during_parallel_lifecycle_operations() {
     let mut d = TestDaemon::start();
     d.import_busybox();
+    let mut created: HashSet<String> = HashSet::new();
     for round in 0..6u64 {
         let mut workers = Vec::new();
         for w in 0..4u64 {
@@ -185,7 +186,7 @@ fn kill9_during_parallel_lifecycle_operations() {
             let _ = w.join();
         }
         d.restart();
-        check_consistent(&d);
+        created.extend(check_consistent(&d));
     }
     // Everything can still be removed, and then nothing is left.
     for id in check_consistent(&d) {
@@ -193,6 +194,34 @@ fn kill9_during_parallel_lifecycle_operations() {
         assert_eq!(r.status, 204, "{}", r.text());
     }
     check_consistent(&d);
+    // No container cgroup is left behind (the runtime's `delete` removes
+    // them, once the shim gets to run it).
+    let leftover = || -> Vec<String> {
+        let mut out = Vec::new();
+        for ctl in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for dir in [
+                ctl.path().join("berth"),
+                std::path::PathBuf::from("/sys/fs/cgroup/berth"),
+            ] {
+                for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if created.contains(&name) {
+                        out.push(e.path().display().to_string());
+                    }
+                }
+            }
+        }
+        out
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !leftover().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(leftover(), Vec::<String>::new(), "cgroups left behind");
     d.stop();
     assert_eq!(
         mounts_under(d.dir.path()),

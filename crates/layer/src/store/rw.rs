@@ -61,7 +61,17 @@ impl LayerStore {
         filled.map_err(io_err(format!(
             "initialize the layer of container {container_id}"
         )))?;
-        self.driver.sync(&rec.init_id)?;
+        // One syncfs covers the init layer and the record below when they
+        // share a filesystem (the usual case): each syncfs waits for every
+        // dirty page of it, other containers' logs included.
+        let same_fs = {
+            use std::os::unix::fs::MetadataExt;
+            let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+            dev(&self.driver.diff_dir(&rec.init_id)).is_some_and(|d| Some(d) == dev(&tmp))
+        };
+        if !same_fs {
+            self.driver.sync(&rec.init_id)?;
+        }
         self.driver.create(&rec.mount_id, Some(&rec.init_id))?;
         pending.cache_ids.push(rec.mount_id.clone());
 

@@ -2,7 +2,7 @@
 # Installs the Debian packages Berth and its tests need, when missing.
 set -euo pipefail
 
-packages=(busybox-static runc crun nftables iptables iproute2 docker-registry ca-certificates procps kmod openssl skopeo)
+packages=(busybox-static runc crun nftables iptables iproute2 docker-registry ca-certificates procps kmod openssl skopeo python3 python3-docker)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

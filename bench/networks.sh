@@ -9,14 +9,12 @@
 #    i.e. DNAT) against a direct connection to the container's address.
 source "$(dirname "$0")/lib.sh"
 N=${N:-20}
-BRIDGE=btbench
 cleanup() {
   berth rm -f $(berth ps -aq) >/dev/null 2>&1 || true
   stop_berthd
-  ip link del "$BRIDGE" 2>/dev/null || true
 }
 trap cleanup EXIT
-start_berthd --default-bridge-name "$BRIDGE" --bip 198.51.100.1/24
+start_berthd
 "$ROOT_DIR/scripts/mkimage-busybox.sh" | berth import -c 'CMD ["sh"]' - busybox >/dev/null
 
 time_ms() { local t0 t1; t0=$(now_ms); "$@" >/dev/null 2>&1; t1=$(now_ms); echo $((t1 - t0)); }
@@ -36,7 +34,7 @@ PORT=${PORT:-18089}
 berth run -d --name web -p "$PORT:80" busybox sh -c \
   'dd if=/dev/zero of=/var/www/big bs=1M count=512 2>/dev/null; echo ok > /var/www/small; httpd -f -p 80 -h /var/www' >/dev/null
 IP=$(berth inspect --format '{{.NetworkSettings.IPAddress}}' web)
-HOST_IP=198.51.100.1
+HOST_IP=${BENCH_BIP%/*}
 for _ in $(seq 1 100); do curl -sf "http://$IP/small" >/dev/null && break; sleep 0.1; done
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$IP/big" && break; sleep 0.2; done
 speed() { curl -s -o /dev/null -w '%{speed_download}' "$1" | awk '{printf "%.0f", $1/1048576}'; }

@@ -103,10 +103,7 @@ fn check_consistent(d: &TestDaemon) -> Vec<String> {
     );
     // A shim outlives its container's reported exit by the runtime's
     // `delete` (a few ms): wait for those to leave.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while shims_of(d) != running.len() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    berth_testkit::eventually(Duration::from_secs(5), || shims_of(d) == running.len());
     assert_eq!(shims_of(d), running.len(), "shims vs running containers");
     let overlay_mounts = mounts_under(&d.root.join(&driver));
     if driver == "overlay2" {
@@ -217,10 +214,7 @@ fn kill9_during_parallel_lifecycle_operations() {
         }
         out
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !leftover().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    berth_testkit::eventually(Duration::from_secs(5), || leftover().is_empty());
     assert_eq!(leftover(), Vec::<String>::new(), "cgroups left behind");
     d.stop();
     assert_eq!(

@@ -98,6 +98,10 @@ fn check(d: &TestDaemon) -> Vec<String> {
     let owners: HashSet<String> = held.values().cloned().collect();
     assert_eq!(owners, running, "address owners vs running containers");
     assert_eq!(held.len(), ips.len(), "addresses held vs shown: {held:?}");
+    // Stopped containers' veths go with their namespace, asynchronously.
+    berth_testkit::eventually(std::time::Duration::from_secs(10), || {
+        veths(d) == running.len()
+    });
     assert_eq!(veths(d), running.len(), "veths vs running containers");
     assert_eq!(dnat_rules(d), ports.len(), "DNAT rules vs published ports");
     for p in &ports {
@@ -195,11 +199,6 @@ fn kill9_during_parallel_network_operations() {
     }
     check(&d);
     d.stop();
-    // The kernel deletes veths with their namespace, asynchronously.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while veths(&d) != 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     assert_eq!(veths(&d), 0);
     let out = Command::new("nft")
         .args(["list", "table", "ip", &d.net.table()])

@@ -106,21 +106,17 @@ fn dnat_rules(d: &TestDaemon) -> Vec<String> {
         .collect()
 }
 
-/// Veth interfaces attached to the daemon's bridges.
 /// The veths on the test's bridges once `want` remain, or after 10 s: a
 /// stopped container's veths go with its network namespace, which the
 /// kernel tears down asynchronously (slower under load).
 fn settled_veths(d: &TestDaemon, want: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let v = veths(d);
-        if v.len() == want || std::time::Instant::now() >= deadline {
-            return v;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    berth_testkit::eventually(std::time::Duration::from_secs(10), || {
+        veths(d).len() == want
+    });
+    veths(d)
 }
 
+/// Veth interfaces attached to the daemon's bridges.
 fn veths(d: &TestDaemon) -> Vec<String> {
     let out = Command::new("ip")
         .args(["-o", "link", "show"])

@@ -508,6 +508,14 @@ impl ContainerService {
         Ok(Container::new(record))
     }
 
+    /// `--dns`, else the daemon's `dns` setting.
+    pub(super) fn dns_servers(&self, hc: &HostConfig) -> Vec<String> {
+        match &hc.dns {
+            Some(d) if !d.is_empty() => d.clone(),
+            _ => self.ctx.config.dns.clone(),
+        }
+    }
+
     /// Writes `hostname`, `hosts` and `resolv.conf` in the container's
     /// directory; not synced, as each start rewrites them.
     pub(super) fn write_etc_files(
@@ -531,21 +539,10 @@ impl ContainerService {
             write("resolv.conf", &host_resolv)?;
             return Ok(());
         }
-        let fqdn = if config.domainname.is_empty() {
-            config.hostname.clone()
-        } else {
-            format!("{}.{}", config.hostname, config.domainname)
-        };
         write("hostname", &format!("{}\n", config.hostname))?;
         let extra = hc.extra_hosts.clone().unwrap_or_default();
-        let _ = fqdn;
         write("hosts", &files::hosts(None, &extra))?;
-        let dns = hc.dns.clone().unwrap_or_default();
-        let dns = if dns.is_empty() {
-            self.ctx.config.dns.clone()
-        } else {
-            dns
-        };
+        let dns = self.dns_servers(hc);
         write(
             "resolv.conf",
             &files::resolv_conf(

@@ -471,13 +471,7 @@ impl ContainerService {
             out.push_str(&format!("options {}\n", opts.join(" ")));
             out
         } else {
-            let dns = hc.dns.clone().unwrap_or_default();
-            let dns = if dns.is_empty() {
-                self.ctx.config.dns.clone()
-            } else {
-                dns
-            };
-            files::resolv_conf(&host_resolv, &dns, &search, &options)
+            files::resolv_conf(&host_resolv, &self.dns_servers(hc), &search, &options)
         };
         write("resolv.conf", &resolv)
     }
@@ -513,18 +507,18 @@ impl ContainerService {
     /// container `id` (`--network container:<id>`).
     fn netns_shared(&self, id: &str) -> bool {
         self.all().iter().any(|other| {
-            let (mode, running) = {
+            let target = {
                 let r = other.lock();
-                (
-                    r.host_config.network_mode.clone(),
-                    r.state.status.has_process(),
-                )
+                if !r.state.status.has_process() {
+                    return false;
+                }
+                match r.host_config.network_mode.strip_prefix("container:") {
+                    Some(t) => t.to_string(),
+                    None => return false,
+                }
             };
-            running
-                && mode
-                    .strip_prefix("container:")
-                    .and_then(|t| self.get(t).ok())
-                    .is_some_and(|t| t.id == id)
+            // Usually the ID itself; a name or prefix needs a lookup.
+            target == id || self.get(&target).is_ok_and(|t| t.id == id)
         })
     }
 

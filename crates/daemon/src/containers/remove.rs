@@ -79,8 +79,14 @@ impl ContainerService {
     /// answered sooner. What a crash leaves undeleted is swept at start-up.
     fn remove_files(&self, id: &str) -> Result<(), Error> {
         self.release_resources(id);
+        // Layers first: a container whose layers are already gone (an
+        // earlier attempt failed after detaching them) can still be removed.
+        let layers = match self.ctx.layers.detach_rw(id) {
+            Ok(l) => Some(l),
+            Err(berth_layer::error::LayerError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
         let doomed = self.ctx.store.detach(id)?;
-        let layers = self.ctx.layers.detach_rw(id).map_err(Error::from)?;
         let id = id.to_string();
         let purge = move || {
             if let Some(dir) = doomed
@@ -88,7 +94,9 @@ impl ContainerService {
             {
                 tracing::warn!(container = %id, error = %e.chain(), "cannot delete the container's directory");
             }
-            if let Err(e) = layers.purge() {
+            if let Some(layers) = layers
+                && let Err(e) = layers.purge()
+            {
                 tracing::warn!(container = %id, error = %e, "cannot delete the container's layers");
             }
         };

@@ -61,8 +61,13 @@ fn mount_root_attr(path: &Path) -> Option<bool> {
             &mut stx,
         )
     };
+    if rc != 0 {
+        // What does not exist is not a mount point; other errors: ask mountinfo.
+        let e = std::io::Error::last_os_error().raw_os_error();
+        return matches!(e, Some(libc::ENOENT) | Some(libc::ENOTDIR)).then_some(false);
+    }
     let mask = libc::STATX_ATTR_MOUNT_ROOT as u64;
-    if rc != 0 || stx.stx_attributes_mask & mask == 0 {
+    if stx.stx_attributes_mask & mask == 0 {
         return None;
     }
     Some(stx.stx_attributes & mask != 0)

@@ -86,14 +86,8 @@ impl Shim {
         if self.paused_outputs.contains(&id) {
             return;
         }
-        if let Some(io) = self.proc_io(id) {
-            let fds: Vec<i32> = [OUT, ERR]
-                .iter()
-                .filter_map(|w| io.fd(*w).map(|f| f.as_raw_fd()))
-                .collect();
-            for fd in fds {
-                self.ep_del_raw(fd);
-            }
+        if let Some(io) = self.proc_io_ref(id) {
+            self.unregister_outputs(io);
             self.paused_outputs.push(id);
         }
     }
@@ -111,15 +105,8 @@ impl Shim {
             .collect();
         for id in ready {
             self.paused_outputs.retain(|p| *p != id);
-            let fds: Vec<(i32, u64)> = match self.proc_io(id) {
-                Some(io) => [OUT, ERR]
-                    .iter()
-                    .filter_map(|w| io.fd(*w).map(|f| (f.as_raw_fd(), *w)))
-                    .collect(),
-                None => continue,
-            };
-            for (fd, which) in fds {
-                self.ep_add_raw(fd, proc_token(id, which), EpollFlags::EPOLLIN);
+            if let Some(io) = self.proc_io_ref(id) {
+                self.register_outputs(id, io);
             }
         }
     }

@@ -165,6 +165,13 @@ impl Shim {
         }
     }
 
+    pub fn proc_io_ref(&self, id: u32) -> Option<&ProcIo> {
+        if id == 0 {
+            return Some(&self.init);
+        }
+        self.execs.iter().find(|e| e.id == id).map(|e| &e.io)
+    }
+
     pub fn proc_io(&mut self, id: u32) -> Option<&mut ProcIo> {
         if id == 0 {
             return Some(&mut self.init);
@@ -184,6 +191,15 @@ impl Shim {
         for which in [super::procio::OUT, super::procio::ERR] {
             if let Some(fd) = io.fd(which) {
                 self.ep_add(fd, proc_token(id, which), EpollFlags::EPOLLIN);
+            }
+        }
+    }
+
+    /// Takes a process's output descriptors out of the loop (kept open).
+    pub fn unregister_outputs(&self, io: &ProcIo) {
+        for which in [super::procio::OUT, super::procio::ERR] {
+            if let Some(fd) = io.fd(which) {
+                self.ep_del(fd);
             }
         }
     }

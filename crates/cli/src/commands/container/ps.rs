@@ -210,91 +210,43 @@ struct ListedNetworks {
     networks: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
 }
 
-impl Listed {
-    /// The JSON shape [`container_row`] reads.
-    fn into_value(self) -> Value {
-        let networks: Map<String, Value> = self
-            .network_settings
-            .and_then(|n| n.networks)
-            .unwrap_or_default()
-            .into_keys()
-            .map(|k| (k, Value::Object(Map::new())))
-            .collect();
-        let mut m = Map::new();
-        m.insert("Id".into(), Value::String(self.id));
-        m.insert(
-            "Names".into(),
-            Value::Array(self.names.into_iter().map(Value::String).collect()),
-        );
-        m.insert("Image".into(), Value::String(self.image));
-        m.insert("ImageID".into(), Value::String(self.image_id));
-        m.insert("Command".into(), Value::String(self.command));
-        m.insert("Created".into(), Value::from(self.created));
-        if let Some(v) = self.size_rw {
-            m.insert("SizeRw".into(), Value::from(v));
-        }
-        if let Some(v) = self.size_root_fs {
-            m.insert("SizeRootFs".into(), Value::from(v));
-        }
-        let labels: Map<String, Value> = self
-            .labels
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        m.insert("Labels".into(), Value::Object(labels));
-        m.insert(
-            "Mounts".into(),
-            Value::Array(self.mounts.unwrap_or_default()),
-        );
-        m.insert("Ports".into(), Value::Array(self.ports.unwrap_or_default()));
-        m.insert("State".into(), Value::String(self.state));
-        m.insert("Status".into(), Value::String(self.status));
-        let mut ns = Map::new();
-        ns.insert("Networks".into(), Value::Object(networks));
-        m.insert("NetworkSettings".into(), Value::Object(ns));
-        Value::Object(m)
-    }
-}
-
 /// Docker's `ContainerContext.Image`.
-fn image_name(c: &Value, trunc: bool) -> String {
-    let image = json::str(c, "Image");
+fn image_name(image: &str, image_id: &str, trunc: bool) -> String {
     if image.is_empty() {
         return "<no image>".into();
     }
     if trunc {
-        let short = truncate_id(&json::str(c, "ImageID"));
-        if short == truncate_id(&image) {
+        let short = truncate_id(image_id);
+        if short == truncate_id(image) {
             return short;
         }
-        if let Ok(r) = Reference::parse_normalized(&image) {
+        if let Ok(r) = Reference::parse_normalized(image) {
             return match &r.tag {
                 Some(tag) => format!("{}:{tag}", r.familiar_name()),
                 None => r.familiar_name(),
             };
         }
     }
-    image
+    image.to_string()
 }
 
 /// The fields a `ps` template can use, for one container.
-pub fn container_row(c: &Value, trunc: bool) -> Value {
-    let id = json::str(c, "Id");
-    let names: Vec<String> = json::strings(c, "Names")
+fn container_row(c: &Listed, trunc: bool) -> Value {
+    let names: Vec<&str> = c
+        .names
         .iter()
-        .map(|n| n.strip_prefix('/').unwrap_or(n).to_string())
+        .map(|n| n.strip_prefix('/').unwrap_or(n))
         .collect();
     let names = match names.iter().find(|n| trunc && !n.contains('/')) {
-        Some(n) => n.clone(),
+        Some(n) => n.to_string(),
         None => names.join(","),
     };
-    let mut command = json::str(c, "Command");
-    if trunc {
-        command = ellipsis(&command, 20);
-    }
-    let created = json::int(c, "Created");
-    let (srw, srootfs) = (json::int(c, "SizeRw"), json::int(c, "SizeRootFs"));
+    let command = if trunc {
+        ellipsis(&c.command, 20)
+    } else {
+        c.command.clone()
+    };
+    let (srw, srootfs) = (c.size_rw.unwrap_or(0), c.size_root_fs.unwrap_or(0));
     let mut size = human_size_with_precision(srw as f64, 3);
     if srootfs > 0 {
         size = format!(
@@ -302,17 +254,14 @@ pub fn container_row(c: &Value, trunc: bool) -> Value {
             human_size_with_precision(srootfs as f64, 3)
         );
     }
-    let mut labels: Vec<String> = c
-        .get("Labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
-    labels.sort();
-    let mounts = json::array(c, "Mounts");
+    // Both maps are sorted by key, as Docker sorts labels and networks.
+    let labels: Vec<String> = c
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let mounts = c.mounts.as_deref().unwrap_or_default();
     let mount_names: Vec<String> = mounts
         .iter()
         .map(|m| {
@@ -327,24 +276,33 @@ pub fn container_row(c: &Value, trunc: bool) -> Value {
         .iter()
         .filter(|m| json::str(m, "Driver") == "local")
         .count();
-    let networks: Vec<String> = c
-        .pointer("/NetworkSettings/Networks")
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+    let networks: Vec<&str> = c
+        .network_settings
+        .iter()
+        .flat_map(|n| n.networks.iter().flatten())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let id = if trunc {
+        truncate_id(&c.id)
+    } else {
+        c.id.clone()
+    };
     let fields = [
-        ("ID", if trunc { truncate_id(&id) } else { id }),
+        ("ID", id),
         ("Names", names),
-        ("Image", image_name(c, trunc)),
+        ("Image", image_name(&c.image, &c.image_id, trunc)),
         ("Command", goparse::quote(&command)),
-        ("CreatedAt", timefmt::local(created).go_string()),
+        ("CreatedAt", timefmt::local(c.created).go_string()),
         (
             "RunningFor",
-            format!("{} ago", human_duration(timefmt::now() - created)),
+            format!("{} ago", human_duration(timefmt::now() - c.created)),
         ),
-        ("Ports", displayable_ports(json::array(c, "Ports"))),
-        ("State", json::str(c, "State")),
-        ("Status", json::str(c, "Status")),
+        (
+            "Ports",
+            displayable_ports(c.ports.as_deref().unwrap_or_default()),
+        ),
+        ("State", c.state.clone()),
+        ("Status", c.status.clone()),
         ("Size", size),
         ("Labels", labels.join(",")),
         ("Mounts", mount_names.join(",")),
@@ -393,8 +351,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
     let containers: Vec<Listed> = ctx.client.container_list_as(&opts).await?;
     let format = container_format(&source, args.quiet, size);
     let rows: Vec<Value> = containers
-        .into_iter()
-        .map(|c| container_row(&c.into_value(), !args.no_trunc))
+        .iter()
+        .map(|c| container_row(c, !args.no_trunc))
         .collect();
     let out = format::render_list(&format, &rows, &SPEC).map_err(CliError::Msg)?;
     term::out(&out)?;
@@ -405,6 +363,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn listed(v: Value) -> Listed {
+        serde_json::from_value(v).unwrap()
+    }
 
     fn web() -> Value {
         json!({
@@ -430,7 +392,7 @@ mod tests {
 
     #[test]
     fn docker_table() {
-        let rows = vec![container_row(&web(), true)];
+        let rows = vec![container_row(&listed(web()), true)];
         let out = format::render_list(&container_format("", false, false), &rows, &SPEC).unwrap();
         let expected = "\
 CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS                               NAMES
@@ -443,13 +405,13 @@ CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS        
 
     #[test]
     fn fields_and_formats() {
-        let row = container_row(&web(), true);
+        let row = container_row(&listed(web()), true);
         assert_eq!(row["Labels"], "a=1,b=2");
         assert_eq!(row["Mounts"], "0123456789abcd…");
         assert_eq!(row["LocalVolumes"], "1");
         assert_eq!(row["Networks"], "bridge");
         assert_eq!(row["Size"], "0B");
-        let full = container_row(&web(), false);
+        let full = container_row(&listed(web()), false);
         assert_eq!(full["Command"], "\"httpd -f -p 80 -h /var/www/html\"");
         assert_eq!(full["ID"].as_str().unwrap().len(), 64);
         let out = format::render_list("{{.Names}}: {{.State}}", std::slice::from_ref(&row), &SPEC)
@@ -487,13 +449,14 @@ CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS        
 
     #[test]
     fn images_shortened() {
-        let mut c = web();
-        c["Image"] = json!("docker.io/library/busybox:1.36");
-        assert_eq!(image_name(&c, true), "busybox:1.36");
-        c["Image"] =
-            json!("sha256:6fd955f66c231c1a946653170d096fef8b9f2a7b0b4e9fbf0d1bdbad5ce34a8b");
-        assert_eq!(image_name(&c, true), "6fd955f66c23");
-        c["Image"] = json!("");
-        assert_eq!(image_name(&c, true), "<no image>");
+        let c = web();
+        let id = c["ImageID"].as_str().unwrap();
+        assert_eq!(
+            image_name("docker.io/library/busybox:1.36", id, true),
+            "busybox:1.36"
+        );
+        let image = "sha256:6fd955f66c231c1a946653170d096fef8b9f2a7b0b4e9fbf0d1bdbad5ce34a8b";
+        assert_eq!(image_name(image, id, true), "6fd955f66c23");
+        assert_eq!(image_name("", id, true), "<no image>");
     }
 }

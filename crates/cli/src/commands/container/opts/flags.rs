@@ -44,7 +44,7 @@ pub struct ContainerFlags {
     #[arg(long = "cpu-period", value_name = "int")]
     pub cpu_period: Option<String>,
     /// Limit CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota", value_name = "int")]
+    #[arg(long = "cpu-quota", value_name = "int", allow_hyphen_values = true)]
     pub cpu_quota: Option<String>,
     /// Limit CPU real-time period in microseconds
     #[arg(long = "cpu-rt-period", value_name = "int")]

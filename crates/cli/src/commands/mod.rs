@@ -150,6 +150,28 @@ impl Command {
 }
 
 /// `-f key=value` flags into filters (docker's `FilterOpt`).
+/// Docker's prune report: the heading and one deleted item per line (when
+/// any), then the space reclaimed (counted only when something went).
+pub fn prune_report(heading: &str, deleted: Vec<String>, reclaimed: u64) -> String {
+    let mut out = String::new();
+    let mut total = 0;
+    if !deleted.is_empty() {
+        out.push_str(heading);
+        out.push('\n');
+        for item in deleted {
+            out.push_str(&item);
+            out.push('\n');
+        }
+        out.push('\n');
+        total = reclaimed;
+    }
+    out.push_str(&format!(
+        "Total reclaimed space: {}\n",
+        crate::format::units::human_size(total as f64)
+    ));
+    out
+}
+
 pub fn parse_filters(flags: &[String]) -> CliResult<Filters> {
     let mut filters = Filters::default();
     for flag in flags {

@@ -263,7 +263,9 @@ impl AttachSession for Session {
     }
 }
 
-async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(
+/// Writes one chunk: raw with a TTY, else in Docker's 8-byte frame (also
+/// for exec streams).
+pub(crate) async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(
     wr: &mut W,
     stream: u8,
     data: &[u8],

@@ -44,6 +44,7 @@ use record::{ContainerStore, Record};
 use state::Status;
 
 pub use attach::parse_detach_keys;
+pub(crate) use attach::write_frame;
 pub use files::host_resolvers_all_loopback as files_host_resolvers_all_loopback;
 pub use stats::Sample;
 

@@ -13,12 +13,12 @@ use berth_api::Error;
 use berth_api::types::exec::ExecStartBody;
 use berth_server::backend::{AttachSession, Duplex, ExecStarted};
 use berth_shim::client::{ExecConfig as ShimExecConfig, ExecSession, InputWriter, Output};
-use bytes::{BufMut, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use super::{Exec, ExecService, Phase, process};
 use crate::blocking;
+use crate::containers::write_frame;
 
 /// Docker's default detach keys: ctrl-p ctrl-q.
 const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
@@ -352,24 +352,6 @@ async fn forward_stdin<R: AsyncRead + Unpin>(
             broken = true;
         }
     }
-}
-
-/// Writes one chunk: raw with a TTY, else in Docker's 8-byte frame.
-async fn write_frame<W: AsyncWrite + Unpin>(
-    wr: &mut W,
-    stream: u8,
-    data: &[u8],
-    tty: bool,
-) -> std::io::Result<()> {
-    if tty {
-        return wr.write_all(data).await;
-    }
-    let mut buf = BytesMut::with_capacity(8 + data.len());
-    buf.put_u8(stream);
-    buf.put_bytes(0, 3);
-    buf.put_u32(data.len() as u32);
-    buf.put_slice(data);
-    wr.write_all(&buf).await
 }
 
 #[cfg(test)]

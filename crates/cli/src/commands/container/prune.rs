@@ -2,7 +2,6 @@
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::format::units::human_size;
 use crate::prompt;
 use crate::term;
 
@@ -25,22 +24,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> CliResult {
         return Err(CliError::Exit(0));
     }
     let report = ctx.client.containers_prune(&filters).await?;
-    let mut out = String::new();
-    let mut reclaimed = 0;
-    let deleted = report.containers_deleted.unwrap_or_default();
-    if !deleted.is_empty() {
-        out.push_str("Deleted Containers:\n");
-        for id in deleted {
-            out.push_str(&id);
-            out.push('\n');
-        }
-        out.push('\n');
-        reclaimed = report.space_reclaimed;
-    }
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(reclaimed as f64)
-    ));
-    term::out(&out)?;
+    term::out(&crate::commands::prune_report(
+        "Deleted Containers:",
+        report.containers_deleted.unwrap_or_default(),
+        report.space_reclaimed,
+    ))?;
     Ok(())
 }

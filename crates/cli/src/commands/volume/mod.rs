@@ -242,23 +242,11 @@ async fn prune(ctx: &Ctx, a: PruneArgs) -> CliResult {
         return Err(CliError::Exit(0));
     }
     let report = ctx.client.volumes_prune(&filters).await?;
-    let mut out = String::new();
-    let mut reclaimed = 0;
-    let deleted = report.volumes_deleted.unwrap_or_default();
-    if !deleted.is_empty() {
-        out.push_str("Deleted Volumes:\n");
-        for v in deleted {
-            out.push_str(&v);
-            out.push('\n');
-        }
-        out.push('\n');
-        reclaimed = report.space_reclaimed;
-    }
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(reclaimed as f64)
-    ));
-    term::out(&out)?;
+    term::out(&crate::commands::prune_report(
+        "Deleted Volumes:",
+        report.volumes_deleted.unwrap_or_default(),
+        report.space_reclaimed,
+    ))?;
     Ok(())
 }
 
